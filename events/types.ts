@@ -1,0 +1,44 @@
+// The event types of Mooring and the extension names they carry (see ../shared/ARCHITECTURE.md).
+// io.drogue.* events are byte-for-byte Drogue Cloud's; io.mooring.* are Mooring's own.
+
+export const EventTypes = {
+  /** Raw publish from a device connector (MQTT, HTTP), before normalization. */
+  publish: 'io.mooring.publish.v1',
+  /** A normalized device event, identical to Drogue Cloud's. */
+  deviceEvent: 'io.drogue.event.v1',
+  /** A device connection came or went: data `{"connected": bool}`. */
+  connection: 'io.drogue.connection.v1',
+  /** A command for one device, from an application. */
+  command: 'io.mooring.command.v1',
+  /** Registry change notification in an application's stream. */
+  registry: 'io.drogue.registry.v1',
+} as const;
+
+export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
+
+/**
+ * Extensions of io.mooring.publish.v1. The payload is the event's data; MQTT metadata rides in
+ * extensions so that the binary-mode bindings carry it as headers, never re-encoding the payload.
+ */
+export const PublishExt = {
+  application: 'application',
+  /** The authenticated device that sent the message (the gateway, for gateway traffic). */
+  sender: 'sender',
+  /** The MQTT topic (or HTTP channel path) as received. */
+  topic: 'topic',
+  qos: 'qos',
+  retain: 'retain',
+  /** Dialect resolved at connect time, e.g. `drogue/v1`, `plainTopic`, `plainTopic;prefix`. */
+  dialect: 'dialect',
+  /** MQTT 5 payload format indicator: 0 bytes, 1 UTF-8. */
+  payloadformat: 'payloadformat',
+  /** MQTT 5 user properties, JSON array of [key, value] pairs (order and duplicates kept). */
+  userproperties: 'userproperties',
+  /** Optional data schema given by the device (HTTP `data_schema`). */
+  dataschema: 'dataschema',
+  /** Target device for HTTP publishes (`device` / `as`) already resolved by the connector. */
+  device: 'device',
+  partitionkey: 'partitionkey',
+  /** Which protocol endpoint produced it: mqtt, http. */
+  endpoint: 'endpoint',
+} as const;

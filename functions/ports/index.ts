@@ -1,0 +1,3 @@
+export type * from './registry.ts';
+export * from './runtime.ts';
+export * from './bus.ts';
