@@ -53,13 +53,18 @@ export type Subscriber = (event: CloudEvent) => Promise<CloudEvent | CloudEvent[
 /** Turns a Trigger's subscriber or dead-letter Destination into something that can be called. */
 export type DestinationResolver = (destination: Destination, trigger: TriggerSpec) => Subscriber;
 
-/** A failed delivery attempt. `status` is the HTTP status (or the function's), absent for a network error. */
+/**
+ * A failed delivery attempt. `status` is the HTTP status (or the function's), absent for a network
+ * error; `data` is the response body, if any (it becomes the dead letter's `knativeerrordata`).
+ */
 export class DeliveryError extends Error {
   readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+  readonly data: Uint8Array | undefined;
+  constructor(message: string, status?: number, options?: { cause?: unknown; data?: Uint8Array }) {
     super(message, options);
     this.name = 'DeliveryError';
     this.status = status;
+    this.data = options?.data;
   }
 }
 
