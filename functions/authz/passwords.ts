@@ -1,0 +1,45 @@
+// Checks a presented password against a stored `pass`/`user` credential: plain text, bcrypt or
+// sha512-crypt, as Drogue's registry stores them. Every comparison runs in constant time over
+// equal-length SHA-256 digests, so neither content nor length leaks through timing.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import type { PasswordCredential } from '../ports/registry.ts';
+import { sha512Crypt } from './sha512-crypt.ts';
+
+function digest(value: Uint8Array | string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time equality of two byte strings of any length. */
+export function constantTimeEqual(a: Uint8Array | string, b: Uint8Array | string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+function toBytes(password: Uint8Array | string): Uint8Array {
+  return typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+}
+
+/** True when `provided` matches the stored credential; an unknown or malformed hash never matches. */
+export async function verifyPassword(stored: PasswordCredential, provided: Uint8Array | string): Promise<boolean> {
+  const bytes = toBytes(provided);
+  if (typeof stored === 'string') return constantTimeEqual(Buffer.from(stored, 'utf8'), bytes);
+  if (stored === null || typeof stored !== 'object') return false;
+  if ('plain' in stored && typeof stored.plain === 'string') {
+    return constantTimeEqual(Buffer.from(stored.plain, 'utf8'), bytes);
+  }
+  if ('sha512' in stored && typeof stored.sha512 === 'string') {
+    const computed = sha512Crypt(bytes, stored.sha512);
+    // Hash the stored value regardless, so a malformed hash costs the same as a mismatch.
+    const ok = constantTimeEqual(computed ?? '', stored.sha512);
+    return computed !== undefined && ok;
+  }
+  if ('bcrypt' in stored && typeof stored.bcrypt === 'string') {
+    const hash = stored.bcrypt;
+    if (!/^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/.test(hash)) return false;
+    // bcrypt reads at most 72 bytes of the password; bcryptjs takes a string.
+    const computed = await bcrypt.hash(Buffer.from(bytes).toString('utf8'), hash.slice(0, 29));
+    return constantTimeEqual(computed, hash);
+  }
+  return false;
+}
