@@ -1,0 +1,194 @@
+// Knative's delivery policy (duck DeliverySpec) as plain functions, shared by every EventBus
+// adapter: ISO-8601 durations, the backoff of retry n, one event's delivery with retries and a
+// per-attempt timeout, and the dead-letter form of an event that could not be delivered.
+// Sleep and abort are injected so tests run without real waiting.
+
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import { withAttributes } from '../../events/cloudevent.ts';
+import { isMooringError } from '../../functions/errors.ts';
+import {
+  DeliveryError, isRetriableStatus,
+  type DeliverySpec, type Destination, type Subscriber, type TriggerSpec,
+} from '../../functions/ports/bus.ts';
+
+// ISO 8601 §4.4.3.2 duration, the subset Knative accepts for durations that mean a fixed time:
+// P[nD]T[nH][nM][nS] (weeks too); years and months have no fixed length and are refused.
+const ISO_DURATION = /^P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
+const UNIT_MS = [604_800_000, 86_400_000, 3_600_000, 60_000, 1000] as const;
+
+/** Milliseconds of an ISO-8601 duration (`PT0.2S`, `PT1M`, `P1DT2H`), or undefined if invalid. */
+export function tryParseIsoDuration(text: string): number | undefined {
+  const s = text.trim().toUpperCase();
+  const m = ISO_DURATION.exec(s);
+  if (!m || s === 'P' || s.endsWith('T')) return undefined;
+  let ms = 0;
+  for (let i = 0; i < UNIT_MS.length; i++) {
+    const part = m[i + 1];
+    if (part !== undefined) ms += Number(part.replace(',', '.')) * UNIT_MS[i]!;
+  }
+  return Math.round(ms);
+}
+
+/** Milliseconds of an ISO-8601 duration; throws naming the text when it does not parse. */
+export function parseIsoDuration(text: string): number {
+  const ms = tryParseIsoDuration(text);
+  if (ms === undefined) throw new Error(`not an ISO-8601 duration: ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** A DeliverySpec resolved once per trigger. */
+export interface DeliveryPolicy {
+  /** Retries after the first attempt. */
+  readonly retry: number;
+  readonly backoffPolicy: 'linear' | 'exponential';
+  readonly backoffDelayMs: number;
+  /** Per-attempt timeout; undefined = none. */
+  readonly timeoutMs: number | undefined;
+}
+
+/**
+ * Knative defaults: no delivery spec means one attempt; a backoffPolicy left out is exponential
+ * (eventing-kafka-broker: `Exponential, UNRECOGNIZED`); no backoffDelay means no wait.
+ */
+export function compileDelivery(spec: DeliverySpec | undefined): DeliveryPolicy {
+  const retry = spec?.retry ?? 0;
+  if (!Number.isInteger(retry) || retry < 0) throw new Error(`delivery.retry must be a non-negative integer, got ${retry}`);
+  const policy = spec?.backoffPolicy ?? 'exponential';
+  if (policy !== 'linear' && policy !== 'exponential') throw new Error(`delivery.backoffPolicy must be linear or exponential, got ${String(policy)}`);
+  return {
+    retry,
+    backoffPolicy: policy,
+    backoffDelayMs: spec?.backoffDelay === undefined ? 0 : parseIsoDuration(spec.backoffDelay),
+    timeoutMs: spec?.timeout === undefined ? undefined : parseIsoDuration(spec.timeout),
+  };
+}
+
+/**
+ * The wait before retry `n` (1 = the first retry). Trigger CRD, delivery.backoffDelay: "For linear
+ * policy, backoff delay is backoffDelay*<numberOfRetries>. For exponential policy, backoff delay
+ * is backoffDelay*2^<numberOfRetries>."
+ */
+export function backoffDelay(policy: Pick<DeliveryPolicy, 'backoffPolicy' | 'backoffDelayMs'>, n: number): number {
+  return policy.backoffPolicy === 'linear' ? policy.backoffDelayMs * n : policy.backoffDelayMs * 2 ** n;
+}
+
+export type DeliveryOutcome =
+  | { readonly delivered: true; readonly reply: CloudEvent | CloudEvent[] | undefined; readonly attempts: number }
+  | {
+    readonly delivered: false;
+    /** The status of the last attempt; undefined for a network error or timeout. */
+    readonly status: number | undefined;
+    readonly lastError: unknown;
+    readonly attempts: number;
+    /** True when the signal stopped the retries: the event is neither delivered nor dead. */
+    readonly aborted: boolean;
+  };
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** setTimeout as a promise; resolves early (not rejects) when the signal aborts. */
+export const realSleep: Sleep = (ms, signal) => new Promise<void>((resolve) => {
+  if (ms <= 0 || signal?.aborted) { resolve(); return; }
+  const onAbort = (): void => { clearTimeout(timer); resolve(); };
+  const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+export interface DeliverOptions {
+  sleep?: Sleep;
+  /** Stops further retries (not the attempt in flight); the outcome is then `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** The status a subscriber's rejection stands for: DeliveryError or MooringError status, else none. */
+export function failureStatus(error: unknown): number | undefined {
+  if (error instanceof DeliveryError) return error.status;
+  if (isMooringError(error)) return error.status;
+  return undefined;
+}
+
+/** The response body a subscriber's rejection carries (DeliveryError `data`), if any. */
+export function failureData(error: unknown): Uint8Array | undefined {
+  return error instanceof DeliveryError ? error.data : undefined;
+}
+
+/**
+ * Delivers one event: up to 1 + retry attempts while failures are retriable (Knative data-plane
+ * spec: 5xx, 404, 408, 409, 429 and network errors), sleeping the backoff between attempts.
+ * A non-retriable failure ends at once. Never throws.
+ */
+export async function deliverWithRetry(
+  event: CloudEvent,
+  subscriber: Subscriber,
+  policy: DeliveryPolicy,
+  options: DeliverOptions = {},
+): Promise<DeliveryOutcome> {
+  const sleep = options.sleep ?? realSleep;
+  const signal = options.signal;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    let error: unknown;
+    try {
+      const reply = policy.timeoutMs === undefined
+        ? await subscriber(event)
+        : await withTimeout(subscriber(event), policy.timeoutMs);
+      return { delivered: true, reply, attempts };
+    } catch (e) {
+      error = e;
+    }
+    const status = failureStatus(error);
+    if (!isRetriableStatus(status) || attempts > policy.retry) {
+      return { delivered: false, status, lastError: error, attempts, aborted: false };
+    }
+    if (signal?.aborted) return { delivered: false, status, lastError: error, attempts, aborted: true };
+    await sleep(backoffDelay(policy, attempts), signal);
+    if (signal?.aborted) return { delivered: false, status, lastError: error, attempts, aborted: true };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeliveryError(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Knative's limit on `knativeerrordata` (eventing pkg/channel/attributes). */
+export const KNATIVE_ERROR_DATA_MAX = 1024;
+
+export interface DeliveryFailure {
+  /** The HTTP (or function) status of the last attempt; undefined for a network error. */
+  status?: number | undefined;
+  /** The response body of the last attempt, if any. */
+  data?: Uint8Array | string | undefined;
+}
+
+/**
+ * The event as the dead-letter sink receives it: Knative adds `knativeerrordest` (the subscriber's
+ * address), `knativeerrorcode` (the response status, when there was a response) and
+ * `knativeerrordata` (the response body, base64, at most 1024 characters, when there was one).
+ */
+export function deadLetterEvent(event: CloudEvent, failure: DeliveryFailure, destination: string): CloudEvent {
+  const extensions: Record<string, string | number | undefined> = { knativeerrordest: destination };
+  if (failure.status !== undefined) extensions.knativeerrorcode = failure.status;
+  if (failure.data !== undefined && failure.data.length > 0) {
+    const bytes = typeof failure.data === 'string' ? Buffer.from(failure.data, 'utf8') : Buffer.from(failure.data);
+    extensions.knativeerrordata = bytes.toString('base64').slice(0, KNATIVE_ERROR_DATA_MAX);
+  }
+  return withAttributes(event, { extensions });
+}
+
+/**
+ * The address Knative would resolve a Destination to, for `knativeerrordest` and logs: the URI,
+ * or `http://{name}.{namespace}.svc.cluster.local` for a referenced addressable.
+ */
+export function destinationAddress(destination: Destination, trigger: Pick<TriggerSpec, 'namespace'>): string {
+  if (destination.uri !== undefined && destination.ref === undefined) return destination.uri;
+  if (destination.ref) {
+    const base = `http://${destination.ref.name}.${destination.ref.namespace ?? trigger.namespace}.svc.cluster.local`;
+    return destination.uri === undefined ? base : new URL(destination.uri, `${base}/`).toString();
+  }
+  return '';
+}
