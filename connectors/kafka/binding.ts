@@ -30,11 +30,15 @@ export interface EncodedRecord {
 
 export type ExtensionType = 'integer' | 'boolean';
 
-/** Extensions whose type is restored on decoding: the MQTT metadata of io.mooring.publish.v1. */
+/**
+ * Extensions whose type is restored on decoding: the MQTT metadata of io.mooring.publish.v1 and
+ * the dead letter's `knativeerrorcode` (an HTTP status), as Mooring's producers type them.
+ */
 export const MOORING_TYPED_EXTENSIONS: Readonly<Record<string, ExtensionType>> = {
   qos: 'integer',
   retain: 'boolean',
   payloadformat: 'integer',
+  knativeerrorcode: 'integer',
 };
 
 const PREFIX = 'ce_';

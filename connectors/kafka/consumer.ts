@@ -1,0 +1,216 @@
+// One Knative Trigger on Kafka: a consumer group (`knative-trigger-<ns>-<name>`) reading the
+// broker topic, applying the Trigger's filter and delivery (connectors/broker), and committing a
+// record's offset only once its outcome is final: delivered (and its reply published with
+// acks=all), or accepted by the dead-letter sink, or dropped when there is none. Partitions are
+// processed concurrently, the records of one partition strictly in order, so per-partitionkey
+// order holds. A record whose outcome is not final when the trigger stops stays uncommitted and
+// is delivered again by the next consumer of the group (at least once).
+
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import {
+  compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData,
+  type DeliveryPolicy, type Sleep,
+} from '../broker/delivery.ts';
+import { compileTriggerFilter, type EventPredicate } from '../broker/filters.ts';
+import { isRetriableStatus, type Subscriber, type TriggerSpec } from '../../functions/ports/bus.ts';
+import { MooringError } from '../../functions/errors.ts';
+import type { Logger } from '../../functions/ports/runtime.ts';
+import { decodeRecord, type ExtensionType } from './binding.ts';
+
+export interface TriggerConsumerOptions {
+  topic: string;
+  groupId: string;
+  /** Partitions processed at the same time (the topic's partition count). */
+  concurrency: number;
+  /** Where a group without a committed offset starts: `earliest` (default) or `latest`. */
+  startFrom: 'earliest' | 'latest';
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+  /** How long addTrigger waits for the group join. */
+  joinTimeoutMs: number;
+  /** Longest time between offset commits inside one fetched batch. */
+  commitIntervalMs: number;
+  typedExtensions: Readonly<Record<string, ExtensionType>>;
+  sleep: Sleep;
+  logger: Logger;
+  /** Publishes a reply (acks=all); rejects when Kafka does not take it. */
+  publish(events: CloudEvent[]): Promise<void>;
+}
+
+const PAUSE_MIN_MS = 200;
+const PAUSE_MAX_MS = 5000;
+
+export class TriggerConsumer {
+  readonly trigger: TriggerSpec;
+  private readonly subscriber: Subscriber;
+  private readonly deadLetter: Subscriber | undefined;
+  private readonly predicate: EventPredicate;
+  private readonly policy: DeliveryPolicy;
+  private readonly subscriberAddress: string;
+  private readonly options: TriggerConsumerOptions;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  private consumer: Consumer | undefined;
+
+  constructor(trigger: TriggerSpec, subscriber: Subscriber, deadLetter: Subscriber | undefined, options: TriggerConsumerOptions) {
+    this.trigger = trigger;
+    this.subscriber = subscriber;
+    this.deadLetter = deadLetter;
+    // Both throw on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
+    this.predicate = compileTriggerFilter(trigger);
+    this.policy = compileDelivery(trigger.delivery);
+    this.subscriberAddress = destinationAddress(trigger.subscriber, trigger);
+    this.options = options;
+    this.logger = options.logger.child({ trigger: `${trigger.namespace}/${trigger.name}`, group: options.groupId });
+  }
+
+  /** Joins the group and starts consuming; resolves once the group join completed. */
+  async start(kafka: Kafka): Promise<void> {
+    const o = this.options;
+    const consumer = kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+      // Keep trying through a Kafka outage: a crashed consumer restarts from the committed offsets.
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: async () => !this.abort.signal.aborted },
+    });
+    this.consumer = consumer;
+    let onJoin: () => void = () => undefined;
+    const joined = new Promise<void>((resolve) => { onJoin = resolve; });
+    const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.logger.warn({ err: e.payload.error?.message, restart: e.payload.restart }, 'Kafka consumer crashed');
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic], fromBeginning: o.startFrom === 'earliest' });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: o.concurrency,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+      await Promise.race([
+        joined,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new MooringError('MOORING_UNAVAILABLE',
+            `trigger ${this.trigger.name}: consumer group ${o.groupId} did not join within ${o.joinTimeoutMs} ms`)), o.joinTimeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      await this.stop();
+      throw e instanceof MooringError ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.trigger.name}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+      removeJoin();
+    }
+  }
+
+  /** Stops retries, lets the delivery in flight finish, commits what is final, leaves the group. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect().catch((e: unknown) => {
+      this.logger.warn({ err: (e as Error).message }, 'Kafka consumer did not disconnect cleanly');
+    });
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { topic, partition } = batch;
+    let uncommitted: string | undefined;
+    let lastCommit = Date.now();
+    const commit = async (): Promise<void> => {
+      if (uncommitted === undefined) return;
+      const offset = (BigInt(uncommitted) + 1n).toString();
+      uncommitted = undefined;
+      lastCommit = Date.now();
+      try {
+        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
+      } catch (e) {
+        // A rebalance took the partition: its next owner delivers from the last commit again.
+        this.logger.warn({ err: (e as Error).message, partition, offset }, 'offset commit failed');
+      }
+    };
+    // Deliveries can outlast the session (retries, backoff): keep the membership alive meanwhile.
+    const beat = setInterval(() => { heartbeat().catch(() => undefined); }, this.options.heartbeatIntervalMs);
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || this.abort.signal.aborted) break;
+        const final = await this.process(message, partition);
+        if (!final) break;
+        resolveOffset(message.offset);
+        uncommitted = message.offset;
+        if (Date.now() - lastCommit >= this.options.commitIntervalMs) await commit();
+      }
+    } finally {
+      clearInterval(beat);
+      await commit();
+    }
+  }
+
+  /** Handles one record; true when its outcome is final (the offset may be committed). */
+  private async process(message: KafkaMessage, partition: number): Promise<boolean> {
+    let event: CloudEvent;
+    try {
+      event = decodeRecord(message, this.options.typedExtensions);
+    } catch (e) {
+      // A record that is not a CloudEvent can never be delivered: skip it, loudly.
+      this.logger.error({ err: (e as Error).message, partition, offset: message.offset }, 'skipping a record that is not a CloudEvent');
+      return true;
+    }
+    if (!this.predicate(event)) return true;
+    const signal = this.abort.signal;
+    const outcome = await deliverWithRetry(event, this.subscriber, this.policy, { sleep: this.options.sleep, signal });
+    if (outcome.delivered) {
+      if (outcome.reply === undefined) return true;
+      return this.publishReply(Array.isArray(outcome.reply) ? outcome.reply : [outcome.reply]);
+    }
+    if (outcome.aborted) return false;
+    const failure = { status: outcome.status, data: failureData(outcome.lastError) };
+    if (!this.deadLetter) {
+      this.logger.warn({ id: event.id, status: outcome.status, attempts: outcome.attempts }, 'delivery failed; no dead-letter sink, event dropped');
+      return true;
+    }
+    const dead = deadLetterEvent(event, failure, this.subscriberAddress);
+    // The offset waits until the dead-letter sink took the event; a sink that refuses it for good
+    // (a non-retriable status) cannot be helped by waiting, so that event is dropped, logged.
+    let pause = PAUSE_MIN_MS;
+    for (;;) {
+      const o = await deliverWithRetry(dead, this.deadLetter, this.policy, { sleep: this.options.sleep, signal });
+      if (o.delivered) return true;
+      if (o.aborted || signal.aborted) return false;
+      if (!isRetriableStatus(o.status)) {
+        this.logger.error({ id: event.id, status: o.status }, 'the dead-letter sink refused the event; dropped');
+        return true;
+      }
+      this.logger.warn({ id: event.id, status: o.status }, 'dead-letter sink unavailable; retrying');
+      await this.options.sleep(pause, signal);
+      pause = Math.min(pause * 2, PAUSE_MAX_MS);
+    }
+  }
+
+  /** A reply re-enters the broker before the offset of its cause is committed. */
+  private async publishReply(events: CloudEvent[]): Promise<boolean> {
+    let pause = PAUSE_MIN_MS;
+    for (;;) {
+      try {
+        await this.options.publish(events);
+        return true;
+      } catch (e) {
+        if (this.abort.signal.aborted) return false;
+        this.logger.warn({ err: (e as Error).message }, 'publishing a reply failed; retrying');
+        await this.options.sleep(pause, this.abort.signal);
+        if (this.abort.signal.aborted) return false;
+        pause = Math.min(pause * 2, PAUSE_MAX_MS);
+      }
+    }
+  }
+}
