@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { DeliveryError } from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { fromHttp, hasCloudEvent, toBinaryHttp } from '../../functions/runtime/binding.ts';
+import { fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
 
 export interface HttpTransportOptions {
   /** Sockets per origin (default 16); requests beyond wait in the agent. */
@@ -57,7 +57,10 @@ export class HttpTransport {
 
   /** POSTs `event` in binary mode to `url`; resolves with the reply event, if the response carries one. */
   send(url: URL, event: CloudEvent, opts: SendOptions = {}): Promise<CloudEvent | undefined> {
-    const message = toBinaryHttp(event);
+    return this.#attempt(url, toBinaryHttp(event), opts, true);
+  }
+
+  #attempt(url: URL, message: HttpMessage, opts: SendOptions, mayRetryStale: boolean): Promise<CloudEvent | undefined> {
     const secure = url.protocol === 'https:';
     const target = redactUrl(url);
     return new Promise<CloudEvent | undefined>((resolve, reject) => {
@@ -108,7 +111,17 @@ export class HttpTransport {
         settle(err);
         req.destroy(err);
       }, timeoutMs);
-      req.on('error', (err) => settle(err instanceof DeliveryError ? err : new DeliveryError(`${target}: ${err.message}`, undefined, { cause: err })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A pooled keep-alive socket the server closed just as it was reused: the request never
+        // reached the application, so it is sent once more on a fresh connection (node's advice).
+        if (!settled && mayRetryStale && req.reusedSocket && err.code === 'ECONNRESET') {
+          settled = true;
+          clearTimeout(timer);
+          this.#attempt(url, message, opts, false).then(resolve, reject);
+          return;
+        }
+        settle(err instanceof DeliveryError ? err : new DeliveryError(`${target}: ${err.message}`, undefined, { cause: err }));
+      });
       req.end(message.body);
     });
   }

@@ -144,6 +144,18 @@ test('keep-alive: sequential deliveries reuse one connection', async () => {
   } finally { await sink.close(); await a.close(); }
 });
 
+test('a reused keep-alive socket closed by the server is retried once on a new connection', async () => {
+  let n = 0;
+  const a = await app((r) => { if (++n === 2) r.res.socket?.destroy(); else r.res.writeHead(202).end(); });
+  const sink = createPushSink({ endpoint: { url: a.url } });
+  try {
+    await sink(event('1'));
+    assert.is(await sink(event('2')), undefined);
+    assert.is(a.connections, 2);
+    assert.equal(a.received.map((r) => r.event.id), ['1', '2', '2']);
+  } finally { await sink.close(); await a.close(); }
+});
+
 test('bounded in flight: excess calls queue and run in arrival order', async () => {
   const held: Received[] = [];
   let concurrent = 0;
