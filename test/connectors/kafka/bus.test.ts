@@ -14,14 +14,14 @@ import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts
 import { ensureKafka, uniqueName } from '../../helpers/kafka.ts';
 
 const noSleep = async (): Promise<void> => {};
-const kafka = await ensureKafka();
-
-function newBus(options: Partial<KafkaEventBusOptions> = {}): KafkaEventBus {
+// No top-level await: the suite runner loads test files as CommonJS.
+async function newBus(options: Partial<KafkaEventBusOptions> = {}): Promise<KafkaEventBus> {
+  const kafka = await ensureKafka();
   return new KafkaEventBus({ brokers: kafka.brokers, topic: uniqueName('mooring-test'), sleep: noSleep, ...options });
 }
 
 eventBusContract('kafka', async () => {
-  const bus = newBus();
+  const bus = await newBus();
   return { bus, cleanup: () => bus.close() };
 });
 
@@ -33,8 +33,8 @@ const trigger = (name: string, type: string, extra: Partial<TriggerSpec> = {}): 
 });
 
 test('events are records in binary mode: ce_ headers, content-type, key = partitionkey, value = data', async () => {
-  const bus = newBus();
-  const plain = new Kafka({ clientId: 'plain-reader', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  const bus = await newBus();
+  const plain = new Kafka({ clientId: 'plain-reader', brokers: (await ensureKafka()).brokers, logLevel: logLevel.NOTHING });
   const consumer = plain.consumer({ groupId: uniqueName('plain'), sessionTimeout: 10_000 });
   try {
     const e = testEvent('io.mooring.test.wire', { partitionkey: 'app/dev', qos: 1 }, { subject: 'temp' }, '{"t":1}');
@@ -67,7 +67,7 @@ test('an event whose delivery was not final when the bus closed is delivered aga
   const topic = uniqueName('mooring-redeliver');
   const type = 'io.mooring.test.redeliver';
   const spec = trigger('redeliver', type, { delivery: { retry: 1000, backoffDelay: 'PT0.05S', backoffPolicy: 'linear' } });
-  const first = newBus({ topic, sleep: undefined });
+  const first = await newBus({ topic, sleep: undefined });
   let attempts = 0;
   const firstAttempt = new Inbox(30_000);
   await first.addTrigger(spec, async (event) => {
@@ -81,7 +81,7 @@ test('an event whose delivery was not final when the bus closed is delivered aga
   await first.close();
   assert.ok(attempts >= 1);
 
-  const second = newBus({ topic });
+  const second = await newBus({ topic });
   const got = new Inbox(30_000);
   await second.addTrigger(spec, got.subscriber);
   try {
@@ -95,7 +95,7 @@ test('a delivered event is committed: the group does not see it again after a re
   const topic = uniqueName('mooring-commit');
   const type = 'io.mooring.test.commit';
   const spec = trigger('commit', type);
-  const first = newBus({ topic });
+  const first = await newBus({ topic });
   const got = new Inbox(30_000);
   await first.addTrigger(spec, got.subscriber);
   const e1 = testEvent(type, { partitionkey: 'k' });
@@ -103,7 +103,7 @@ test('a delivered event is committed: the group does not see it again after a re
   await got.untilId(e1.id);
   await first.close();
 
-  const second = newBus({ topic });
+  const second = await newBus({ topic });
   const again = new Inbox(30_000);
   await second.addTrigger(spec, again.subscriber);
   const e2 = testEvent(type, { partitionkey: 'k' });
@@ -117,7 +117,7 @@ test('a delivered event is committed: the group does not see it again after a re
 });
 
 test('publish rejects with MOORING_BUS_FULL when its pending buffer is over capacity', async () => {
-  const bus = newBus({ maxPending: 3 });
+  const bus = await newBus({ maxPending: 3 });
   try {
     const events = Array.from({ length: 4 }, () => testEvent('io.mooring.test.full'));
     const err = await bus.publish(events).then(() => undefined, (e: unknown) => e);
@@ -147,7 +147,7 @@ test('publish rejects with MOORING_UNAVAILABLE, in bounded time, when Kafka is u
 });
 
 test('a closed bus refuses publish', async () => {
-  const bus = newBus();
+  const bus = await newBus();
   await bus.close();
   const err = await bus.publish(testEvent('io.mooring.test.closed')).then(() => undefined, (e: unknown) => e);
   assert.ok(isMooringError(err, 'MOORING_UNAVAILABLE'), String(err));
