@@ -146,6 +146,10 @@ export class FileRegistry implements RegistryReader {
       const text = await readFile(this.path, 'utf8');
       if (text === this.#text) {
         outcome = { status: 'unchanged' };
+      } else if (text.trim() === '') {
+        // Most likely an editor truncating before it writes; to empty the registry on purpose,
+        // leave a comment or a `---` in the file.
+        throw new MooringError('MOORING_INVALID_CONFIG', `registry file ${this.path} is empty`);
       } else {
         const content = parseRegistryText(text, this.path);
         this.#text = text;

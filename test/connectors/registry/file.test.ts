@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DEMO_APPLICATION, DEMO_DEVICE, DEMO_GATEWAY_CHILD, DEMO_PASSWORD, FileRegistry, type ReloadOutcome,
+  DEMO_APPLICATION, DEMO_DEVICE, DEMO_GATEWAY_CHILD, DEMO_PASSWORD, FileRegistry, RegistryValidationError, type ReloadOutcome,
 } from '../../../connectors/registry/index.ts';
 import type { Logger } from '../../../functions/ports/runtime.ts';
 
@@ -120,7 +120,7 @@ test('edits take effect without restart; an invalid edit is refused and the last
   reg.onChange(() => { changes++; });
   try {
     // A valid edit, written in place.
-    let next = nextReload(reg, (o) => o.status !== 'unchanged');
+    let next = nextReload(reg, (o) => o.status === 'applied');
     await writeFile(path, LONG.replace('serial-42', 'serial-43'));
     assert.is((await next).status, 'applied');
     assert.is((await reg.findDevice('app1', 'serial-43'))?.metadata.name, 'dev1');
@@ -128,7 +128,7 @@ test('edits take effect without restart; an invalid edit is refused and the last
     assert.is(changes, 1);
 
     // An invalid edit: refused, logged, old content in force, no change notification.
-    next = nextReload(reg, (o) => o.status !== 'unchanged');
+    next = nextReload(reg, (o) => o.status === 'refused' && o.error instanceof RegistryValidationError);
     await writeFile(path, LONG.replace('serial-42', 'serial-44').replace('unique: true', 'unique: yes please'));
     const refused = await next;
     assert.is(refused.status, 'refused');
@@ -137,7 +137,7 @@ test('edits take effect without restart; an invalid edit is refused and the last
     assert.is(changes, 1);
 
     // An editor that saves by renaming a new file over the old one.
-    next = nextReload(reg, (o) => o.status !== 'unchanged');
+    next = nextReload(reg, (o) => o.status === 'applied');
     await writeFile(join(dir, 'r.yaml.swp'), LONG.replace('serial-42', 'serial-45'));
     await rename(join(dir, 'r.yaml.swp'), path);
     assert.is((await next).status, 'applied');
@@ -147,12 +147,15 @@ test('edits take effect without restart; an invalid edit is refused and the last
   } finally { await reg.close(); await rm(dir, { recursive: true }); }
 });
 
-test('a deleted file keeps the last good registry', async () => {
+test('a deleted or emptied file keeps the last good registry', async () => {
   const dir = await tempDir();
   const path = join(dir, 'r.yaml');
   await writeFile(path, LONG);
   const reg = await FileRegistry.open({ path, watch: false });
   try {
+    await writeFile(path, '');
+    assert.is((await reg.reload()).status, 'refused');
+    assert.ok(await reg.getDevice('app1', 'dev1'));
     await rm(path);
     const outcome = await reg.reload();
     assert.is(outcome.status, 'refused');
