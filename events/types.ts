@@ -42,3 +42,27 @@ export const PublishExt = {
   /** Which protocol endpoint produced it: mqtt, http. */
   endpoint: 'endpoint',
 } as const;
+
+/** Request/reply events of the authz function when it runs as a Knative Service (JSON data). */
+export const AuthzEventTypes = {
+  /** data: AuthenticateRequest (password as string, certificates as PEM). */
+  authnRequest: 'io.mooring.authn.request.v1',
+  /** data: `{ok: true, application, device}` (documents without credentials) or `{ok: false, reason, message}`. */
+  authnResponse: 'io.mooring.authn.response.v1',
+  /** data: AuthorizeAsRequest `{application, sender, device}`. */
+  authzRequest: 'io.mooring.authz.request.v1',
+  /** data: `{ok: true, device}` or `{ok: false, reason, message}`. */
+  authzResponse: 'io.mooring.authz.response.v1',
+} as const;
+
+/** Extensions of io.mooring.command.v1. */
+export const CommandExt = {
+  application: 'application',
+  /** The device the command is addressed to. */
+  device: 'device',
+  /** The command name (`?command=`). */
+  command: 'command',
+  /** The connection to deliver to when it is not the device itself: a gateway listed in the device's gatewaySelector. */
+  target: 'target',
+  partitionkey: 'partitionkey',
+} as const;

@@ -3,22 +3,16 @@
 // without one, a payload that parses as JSON (any JSON value, as serde_json) is application/json,
 // anything else application/octet-stream. Hot path: the MQTT gateway calls it per PUBLISH.
 
+import { isJsonContentType } from '../../events/media.ts';
+
+export { isJsonContentType };
+
 export type ContentTypeDecision =
   | { ok: true; contentType: string }
   | { ok: false; message: string };
 
 export const JSON_CONTENT_TYPE = 'application/json';
 export const OCTET_STREAM = 'application/octet-stream';
-
-/**
- * `application/json*`, `text/json*` and `*+json` (Drogue's rule), matched case-insensitively on
- * the media type with parameters allowed (`application/vnd.x+json; charset=utf-8`).
- */
-export function isJsonContentType(contentType: string): boolean {
-  const semi = contentType.indexOf(';');
-  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return type.startsWith('application/json') || type.startsWith('text/json') || type.endsWith('+json');
-}
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -1,0 +1,214 @@
+// Cheap typed constructors for Mooring's event types, for hot paths: no validation (validate at
+// the boundary with events/validate.ts), no copies of the payload. They produce exactly the
+// attributes Drogue Cloud puts on its events, percent-encoding included.
+
+import type { CloudEvent, ExtensionValue } from './cloudevent.ts';
+import { CommandExt, EventTypes, PublishExt } from './types.ts';
+
+const HEX = '0123456789ABCDEF';
+const ALNUM = /^[A-Za-z0-9]*$/;
+
+function isAlnum(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+}
+
+/**
+ * Drogue's percent-encoding for source and partition key: Rust's
+ * `utf8_percent_encode(s, NON_ALPHANUMERIC)`, i.e. every UTF-8 byte that is not an ASCII letter
+ * or digit becomes `%XX` (upper-case hex). Stricter than encodeURIComponent: `-`, `_`, `.`, `~`,
+ * `!`, `*`, `'`, `(`, `)` are encoded too (`app_id` → `app%5Fid`, `simple-thing` → `simple%2Dthing`).
+ */
+export function drogueEncode(value: string): string {
+  if (ALNUM.test(value)) return value;
+  let out = '';
+  for (const b of Buffer.from(value, 'utf8')) {
+    out += isAlnum(b) ? String.fromCharCode(b) : `%${HEX[b >> 4]}${HEX[b & 15]}`;
+  }
+  return out;
+}
+
+/** `drogue://{enc app}/{enc device}`: the `source` of Drogue's device and connection events. */
+export function drogueSource(application: string, device: string): string {
+  return `drogue://${drogueEncode(application)}/${drogueEncode(device)}`;
+}
+
+/** `{enc app}/{enc sender}`: the `partitionkey` that keeps one sender's events in order. */
+export function droguePartitionKey(application: string, sender: string): string {
+  return `${drogueEncode(application)}/${drogueEncode(sender)}`;
+}
+
+/** Alias with the spelling used in the issue brief. */
+export const droguepartitionKey = droguePartitionKey;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Common optional inputs: the id (uuid) and time (RFC 3339) are the caller's, for testability. */
+interface Base {
+  id: string;
+  /** RFC 3339; callers pass `new Date(clock.now()).toISOString()`. */
+  time: string;
+}
+
+export interface PublishInit extends Base {
+  application: string;
+  /** The authenticated device that sent it (a gateway for gateway traffic). */
+  sender: string;
+  /** The MQTT topic or HTTP channel path as received. */
+  topic: string;
+  payload?: Uint8Array | undefined;
+  contentType?: string | undefined;
+  qos?: number | undefined;
+  retain?: boolean | undefined;
+  /** `drogue/v1`, `plainTopic`, `plainTopic;devicePrefix` (see normalize/topic.ts dialectToString). */
+  dialect?: string | undefined;
+  /** mqtt, http. */
+  endpoint?: string | undefined;
+  /** MQTT 5 payload format indicator (0 bytes, 1 UTF-8). */
+  payloadFormat?: 0 | 1 | undefined;
+  /** MQTT 5 user properties as [key, value] pairs, or already their JSON text. */
+  userProperties?: ReadonlyArray<readonly [string, string]> | string | undefined;
+  /** Target device already resolved by the connector (HTTP `device`/`as`). */
+  device?: string | undefined;
+  dataschema?: string | undefined;
+}
+
+/** io.mooring.publish.v1: a raw publish; source and partition key are the sender's. */
+export function publishEvent(init: PublishInit): CloudEvent {
+  const extensions: Record<string, ExtensionValue> = {
+    [PublishExt.application]: init.application,
+    [PublishExt.sender]: init.sender,
+    [PublishExt.topic]: init.topic,
+    [PublishExt.partitionkey]: droguePartitionKey(init.application, init.sender),
+  };
+  if (init.qos !== undefined) extensions[PublishExt.qos] = init.qos;
+  if (init.retain !== undefined) extensions[PublishExt.retain] = init.retain;
+  if (init.dialect !== undefined) extensions[PublishExt.dialect] = init.dialect;
+  if (init.endpoint !== undefined) extensions[PublishExt.endpoint] = init.endpoint;
+  if (init.payloadFormat !== undefined) extensions[PublishExt.payloadformat] = init.payloadFormat;
+  if (init.userProperties !== undefined) {
+    extensions[PublishExt.userproperties] = typeof init.userProperties === 'string' ? init.userProperties : JSON.stringify(init.userProperties);
+  }
+  if (init.device !== undefined) extensions[PublishExt.device] = init.device;
+  const event: Mutable<CloudEvent> = {
+    specversion: '1.0',
+    id: init.id,
+    source: drogueSource(init.application, init.sender),
+    type: EventTypes.publish,
+    time: init.time,
+    extensions,
+  };
+  if (init.payload !== undefined) event.data = init.payload;
+  if (init.contentType !== undefined) event.datacontenttype = init.contentType;
+  if (init.dataschema !== undefined) event.dataschema = init.dataschema;
+  return event;
+}
+
+export interface DeviceEventInit extends Base {
+  application: string;
+  /** The device the event is about (the target of a gateway publish). */
+  device: string;
+  /** The authenticated device that sent it. */
+  sender: string;
+  /** Drogue's `instance` (default `drogue`). */
+  instance: string;
+  /** The channel: becomes `subject`. */
+  channel: string;
+  data?: Uint8Array | undefined;
+  datacontenttype?: string | undefined;
+  dataschema?: string | undefined;
+  /** Further extensions to carry (names must match `[a-z0-9]{1,20}`). */
+  extensions?: Readonly<Record<string, ExtensionValue>> | undefined;
+}
+
+/** io.drogue.event.v1, attribute for attribute as Drogue Cloud's endpoints produced it. */
+export function deviceEvent(init: DeviceEventInit): CloudEvent {
+  const event: Mutable<CloudEvent> = {
+    specversion: '1.0',
+    id: init.id,
+    source: drogueSource(init.application, init.device),
+    type: EventTypes.deviceEvent,
+    subject: init.channel,
+    time: init.time,
+    extensions: {
+      ...init.extensions,
+      application: init.application,
+      device: init.device,
+      sender: init.sender,
+      instance: init.instance,
+      partitionkey: droguePartitionKey(init.application, init.sender),
+    },
+  };
+  if (init.data !== undefined) event.data = init.data;
+  if (init.datacontenttype !== undefined) event.datacontenttype = init.datacontenttype;
+  if (init.dataschema !== undefined) event.dataschema = init.dataschema;
+  return event;
+}
+
+const CONNECTED = new TextEncoder().encode('{"connected":true}');
+const DISCONNECTED = new TextEncoder().encode('{"connected":false}');
+
+export interface ConnectionEventOptions extends Base {
+  instance: string;
+  /** Defaults to the device itself. */
+  sender?: string | undefined;
+}
+
+/** io.drogue.connection.v1: subject `connection`, JSON data `{"connected": bool}`. */
+export function connectionEvent(application: string, device: string, connected: boolean, opts: ConnectionEventOptions): CloudEvent {
+  const sender = opts.sender ?? device;
+  return {
+    specversion: '1.0',
+    id: opts.id,
+    source: drogueSource(application, device),
+    type: EventTypes.connection,
+    subject: 'connection',
+    time: opts.time,
+    datacontenttype: 'application/json',
+    data: connected ? CONNECTED : DISCONNECTED,
+    extensions: {
+      application,
+      device,
+      sender,
+      instance: opts.instance,
+      partitionkey: droguePartitionKey(application, sender),
+    },
+  };
+}
+
+export interface CommandInit extends Base {
+  application: string;
+  /** The device the command is addressed to. */
+  device: string;
+  /** The command name. */
+  command: string;
+  payload?: Uint8Array | undefined;
+  contentType?: string | undefined;
+  /** The connection to deliver to, when it is a gateway of `device` rather than the device itself. */
+  target?: string | undefined;
+}
+
+/**
+ * io.mooring.command.v1: source `drogue://{app}/{device}`, subject = the command name, partition
+ * key `{app}/{target connection}` so the commands for one connection stay in order.
+ */
+export function commandEvent(init: CommandInit): CloudEvent {
+  const extensions: Record<string, ExtensionValue> = {
+    [CommandExt.application]: init.application,
+    [CommandExt.device]: init.device,
+    [CommandExt.command]: init.command,
+    [CommandExt.partitionkey]: droguePartitionKey(init.application, init.target ?? init.device),
+  };
+  if (init.target !== undefined && init.target !== init.device) extensions[CommandExt.target] = init.target;
+  const event: Mutable<CloudEvent> = {
+    specversion: '1.0',
+    id: init.id,
+    source: drogueSource(init.application, init.device),
+    type: EventTypes.command,
+    subject: init.command,
+    time: init.time,
+    extensions,
+  };
+  if (init.payload !== undefined) event.data = init.payload;
+  if (init.contentType !== undefined) event.datacontenttype = init.contentType;
+  return event;
+}
