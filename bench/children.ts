@@ -14,9 +14,22 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try { process.kill(-child.pid, signal); } catch { /* already gone */ }
 }
 
+const cleanups = new Set<() => void>();
+
+/** Registers synchronous clean-up that runs when the bench exits, however it exits. */
+export function onCleanup(fn: () => void): () => void {
+  hookExit();
+  cleanups.add(fn);
+  return () => { cleanups.delete(fn); };
+}
+
 export function killAll(): void {
   for (const child of live) killGroup(child, 'SIGKILL');
   live.clear();
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn);
+    try { fn(); } catch { /* best effort */ }
+  }
 }
 
 let hooked = false;

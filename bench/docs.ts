@@ -28,7 +28,8 @@ const START = '<!-- profile:start -->';
 const END = '<!-- profile:end -->';
 const DEFAULT_PROFILE = `${START}
 No profile recorded yet. Profile Mooring's hot path with \`node --cpu-prof\` on the server process
-(e.g. \`MOORING_BENCH_CPU_PROF=1 npm run bench -- --targets=mooring --only=qos0\`) and write down here
+(\`npm run bench -- --targets=mooring --only=qos0 --repeat=1 --cpu-prof\` writes
+\`.cache/bench-profiles/*.cpuprofile\`; open them in Chrome DevTools) and write down here
 what dominates and what was changed because of it. A benchmark run never rewrites this section.
 ${END}`;
 

@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench` and the sizes of each scenario (full or --quick).
 
+import { resolve } from 'node:path';
 import { SCENARIOS, type ScenarioName } from './protocol.ts';
 import { TARGETS, type TargetName } from './targets/types.ts';
 
@@ -32,6 +33,8 @@ export interface BenchOptions {
   loadCpu: number;
   install: boolean;
   writeDocs: boolean;
+  /** Where node servers write V8 CPU profiles (--cpu-prof), if asked. */
+  cpuProfDir: string | undefined;
   /** Free text recorded in docs/benchmarks.md (e.g. "machine shared with running tests"). */
   note: string | undefined;
   /** The command line as typed, for the docs. */
@@ -52,6 +55,8 @@ const USAGE = `usage: npm run bench -- [options]
   --push-events=N         events for the push sink scenario (default 100000)
   --time-limit=S          time limit of one scenario run in seconds (default 90; --quick: 30)
   --server-cpu=N --load-cpu=N   cores for taskset (default 0 and 1)
+  --cpu-prof[=DIR]        node servers (Mooring, Aedes) write V8 CPU profiles to DIR
+                          (default .cache/bench-profiles)
   --no-install            do not install missing tools
   --no-docs               do not rewrite docs/benchmarks.md
   --note=TEXT             a remark recorded with the run in docs/benchmarks.md`;
@@ -79,7 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(m[1]!, m[2] ?? 'true');
   }
   const known = ['quick', 'repeat', 'only', 'targets', 'connections', 'publishers', 'messages', 'window', 'rate',
-    'duration', 'push-events', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note'];
+    'duration', 'push-events', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note', 'cpu-prof'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
 
   const quick = flags.has('quick');
@@ -106,6 +111,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     loadCpu: Math.floor(flags.has('load-cpu') ? Number(flags.get('load-cpu')) : 1),
     install: !flags.has('no-install'),
     writeDocs: !flags.has('no-docs'),
+    cpuProfDir: !flags.has('cpu-prof') ? undefined
+      : flags.get('cpu-prof') === 'true' ? resolve('.cache/bench-profiles') : resolve(flags.get('cpu-prof')!),
     note: flags.get('note'),
     command: ['npm run bench', ...(argv.length ? ['--', ...argv.map((a) => (/[\s"'$]/.test(a) ? `'${a}'` : a))] : [])].join(' '),
   };

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killAll, nextMessage, jsonLines, settledRss, spawnPinned } from './children.ts';
+import { freePort, killAll, nextMessage, jsonLines, onCleanup, settledRss, spawnPinned } from './children.ts';
 import { machine, writeBenchmarksDoc } from './docs.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
 import type { Job, ScenarioName } from './protocol.ts';
@@ -51,7 +51,7 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
 async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, workDir: string): Promise<Observation> {
   const sinkPort = await freePort();
   const running = await target.start({
-    cpu: o.serverCpu, auth: scenario === 'connections',
+    cpu: o.serverCpu, auth: scenario === 'connections', cpuProfDir: o.cpuProfDir,
     users: scenario === 'connections' ? o.connections : o.publishers, sinkPort, workDir,
   });
   try {
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   }
   const workDir = mkdtempSync(join(os.tmpdir(), 'mooring-bench-'));
   chmodSync(workDir, 0o755);
+  onCleanup(() => rmSync(workDir, { recursive: true, force: true }));
   try {
     for (let r = 1; r <= o.repeat; r++) {
       for (const scenario of o.scenarios) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnPinned, waitForPort } from '../children.ts';
-import { brokerCredentials, type RunningTarget, type StartOptions, type Target } from './types.ts';
+import { brokerCredentials, nodeArgs, type RunningTarget, type StartOptions, type Target } from './types.ts';
 
 const require = createRequire(import.meta.url);
 const SERVER = fileURLToPath(new URL('./aedes-server.ts', import.meta.url));
@@ -24,7 +24,7 @@ export const aedesTarget: Target = {
   },
   async start(o: StartOptions): Promise<RunningTarget> {
     const port = await freePort();
-    const proc = spawnPinned(o.cpu, process.execPath, ['--import', 'tsx', SERVER], {
+    const proc = spawnPinned(o.cpu, process.execPath, nodeArgs(SERVER, o.cpuProfDir), {
       env: { PORT: String(port), AUTH_USERS: o.auth ? String(o.users) : '0' },
     });
     let alive = true;

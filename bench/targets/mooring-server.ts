@@ -21,7 +21,10 @@ import { silentLogger } from '../../functions/ports/index.ts';
  * Kept in one place so the gateway and the composition root can be wired in by editing here.
  */
 export const PARTS = {
-  /** `createMqttGateway({bus, registry, logger, host, port}) → {listen(): Promise<addresses>, close()}` */
+  /**
+   * `createMqttGateway({bus, registry, logger, listeners: {host, port, tlsPort, wsPort}})
+   *   → {listen(): Promise<addresses>, close()}` (connectors/mqtt/options.ts: MqttGatewayOptions)
+   */
   gateway: { module: '../../connectors/mqtt/index.ts', export: 'createMqttGateway' },
   /** `MemoryRegistry.fromDocuments(documents) → RegistryReader` */
   registry: { module: '../../connectors/registry/memory.ts', export: 'MemoryRegistry' },
@@ -38,8 +41,8 @@ export interface MqttGateway {
   close(): Promise<void>;
 }
 export type CreateMqttGateway = (options: {
-  bus: EventBus; registry: RegistryReader; logger: Logger; host?: string; port?: number;
-  [option: string]: unknown;
+  bus: EventBus; registry: RegistryReader; logger: Logger;
+  listeners: { host: string; port: number; tlsPort: false; wsPort: false };
 }) => MqttGateway;
 export type CreatePipeline = (options: { registry: RegistryReader; logger: Logger; kafkaBrokers?: string[] }) =>
   Promise<{ bus: EventBus; close(): Promise<void> }>;
@@ -113,7 +116,10 @@ async function main(): Promise<void> {
   const pipeline = await createPipeline({
     registry, logger: silentLogger, ...(kafka ? { kafkaBrokers: kafka.split(',') } : {}),
   });
-  const gateway = createMqttGateway({ bus: pipeline.bus, registry, logger: silentLogger, host: '127.0.0.1', port });
+  const gateway = createMqttGateway({
+    bus: pipeline.bus, registry, logger: silentLogger,
+    listeners: { host: '127.0.0.1', port, tlsPort: false, wsPort: false },
+  });
   await gateway.listen();
   say({ event: 'listening', port });
 

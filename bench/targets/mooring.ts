@@ -3,12 +3,12 @@
 // parts exist is checked at run time (a dynamic import in a child process); until they do, the
 // target is "not available yet" and its rows say so — no figures are made up.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnPinned, nextMessage, freePort, type Pinned } from '../children.ts';
-import type { RunningTarget, StartOptions, Target } from './types.ts';
+import { spawnPinned, nextMessage, freePort, onCleanup, type Pinned } from '../children.ts';
+import { nodeArgs, type RunningTarget, type StartOptions, type Target } from './types.ts';
 
 const run = promisify(execFile);
 const SERVER = fileURLToPath(new URL('./mooring-server.ts', import.meta.url));
@@ -29,6 +29,7 @@ async function checkParts(): Promise<string | undefined> {
 function mooringTarget(kind: 'embedded' | 'kafka'): Target {
   let kafkaAddress: string | undefined;
   let kafkaStartedByUs = false;
+  let forgetCleanup: (() => void) | undefined;
   return {
     name: kind === 'embedded' ? 'mooring' : 'mooring-kafka',
     async unavailable() {
@@ -59,13 +60,15 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
             const r = await run('taskset', ['-c', String(o.cpu), 'bash', KAFKA_SH, 'start', KAFKA_ID], { timeout: 180_000 });
             kafkaAddress = r.stdout.trim().split('\n').pop()!;
             kafkaStartedByUs = true;
+            // Interrupted runs too: never leave the bench's Kafka behind.
+            forgetCleanup = onCleanup(() => { execFileSync('bash', [KAFKA_SH, 'kill', KAFKA_ID], { stdio: 'ignore', timeout: 30_000 }); });
           }
         }
         env.MOORING_KAFKA_BROKERS = kafkaAddress;
       }
       const port = await freePort();
       env.MOORING_BENCH_PORT = String(port);
-      const proc: Pinned = spawnPinned(o.cpu, process.execPath, ['--import', 'tsx', SERVER], { env });
+      const proc: Pinned = spawnPinned(o.cpu, process.execPath, nodeArgs(SERVER, o.cpuProfDir), { env });
       await nextMessage(proc, ['listening'], 120_000).catch(async (e: Error) => {
         await proc.stop();
         throw new Error(`mooring did not start: ${e.message}`);
@@ -86,6 +89,7 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
     async dispose() {
       if (kafkaStartedByUs) {
         await run('bash', [KAFKA_SH, 'stop', KAFKA_ID], { timeout: 120_000 }).catch(() => {});
+        forgetCleanup?.();
         kafkaStartedByUs = false;
         kafkaAddress = undefined;
       }

@@ -19,6 +19,8 @@ export interface StartOptions {
   sinkPort: number;
   /** A scratch directory for configuration files, removed after the run. */
   workDir: string;
+  /** Node targets: write a V8 CPU profile of the server process here (`node --cpu-prof`). */
+  cpuProfDir?: string | undefined;
 }
 
 export interface RunningTarget {
@@ -53,4 +55,9 @@ export function brokerCredentials(auth: boolean): CredentialPattern {
   return auth
     ? { clientId: 'bench-{i}', username: 'dev{i}', password: 'pw-{i}' }
     : { clientId: 'bench-{i}' };
+}
+
+/** node arguments for a server script, with `--cpu-prof` when a profile is asked for. */
+export function nodeArgs(script: string, cpuProfDir: string | undefined): string[] {
+  return [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), '--import', 'tsx', script];
 }
