@@ -22,4 +22,4 @@ trap stop_kafka EXIT
 
 # A hard bound for the whole run; each test bounds its own waits.
 timeout --kill-after=30 "${MOORING_TEST_TIMEOUT:-2400}" \
-  npx uvu -r tsx -r ./test/setup/finish.cjs --no-color test "${1:-\\.test\\.ts$}"
+  npx uvu -r tsx -r "$PWD/test/setup/finish.cjs" --no-color test "${1:-\\.test\\.ts$}"

@@ -1,0 +1,83 @@
+// Mooring's configuration, read once from the environment at start-up, validated and frozen.
+// Every variable is documented in the README's configuration table.
+
+import { MooringError } from '../functions/errors.ts';
+
+export interface Config {
+  /** Registry file; undefined means the demo registry in `dataDir`. */
+  registryPath: string | undefined;
+  dataDir: string;
+  host: string;
+  mqttPort: number;
+  mqttsPort: number;
+  mqttWsPort: number;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  ingressPort: number;
+  /** Port of the demo application's sink; only started with the demo registry. */
+  demoSinkPort: number;
+  kafkaBrokers: string[] | undefined;
+  instance: string;
+  logLevel: string;
+  maxPacketSize: number;
+  maxConnections: number;
+  /** Directory holding the Knative manifests the embedded broker executes. */
+  knativeDir: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be a port number (0-65535), got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const logLevel = env.MOORING_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new MooringError('MOORING_INVALID_CONFIG', `MOORING_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const brokers = env.MOORING_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const tlsCert = env.MOORING_TLS_CERT || undefined;
+  const tlsKey = env.MOORING_TLS_KEY || undefined;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_TLS_CERT and MOORING_TLS_KEY go together');
+  }
+  const config: Config = {
+    registryPath: env.MOORING_REGISTRY || undefined,
+    dataDir: env.MOORING_DATA_DIR || './.mooring',
+    host: env.MOORING_HOST || '0.0.0.0',
+    mqttPort: port(env, 'MOORING_MQTT_PORT', 1883),
+    mqttsPort: port(env, 'MOORING_MQTTS_PORT', 8883),
+    mqttWsPort: port(env, 'MOORING_MQTT_WS_PORT', 8083),
+    tlsCert,
+    tlsKey,
+    ingressPort: port(env, 'MOORING_INGRESS_PORT', 8081),
+    demoSinkPort: port(env, 'MOORING_DEMO_SINK_PORT', 8088),
+    kafkaBrokers: brokers && brokers.length > 0 ? brokers : undefined,
+    instance: env.MOORING_INSTANCE || 'drogue',
+    logLevel,
+    maxPacketSize: positive(env, 'MOORING_MQTT_MAX_PACKET_SIZE', 16 * 1024),
+    maxConnections: positive(env, 'MOORING_MQTT_MAX_CONNECTIONS', 19_000),
+    knativeDir: env.MOORING_KNATIVE_DIR || new URL('../knative', import.meta.url).pathname,
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
