@@ -78,6 +78,7 @@ export class KafkaEventBus implements EventBus {
   private readonly producer: BatchingProducer;
   private readonly triggers = new Map<string, TriggerConsumer>();
   private readonly topics = new Map<string, Promise<void>>();
+  private readonly ready = new Set<string>();
   private readonly logger: Logger;
   private closed = false;
 
@@ -118,8 +119,22 @@ export class KafkaEventBus implements EventBus {
   /** Publishing without the closed check: replies of deliveries still in flight during close. */
   private async send(events: CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.ensureTopic(this.topic);
+    await this.topicReady(this.topic);
     await this.producer.send(this.topic, events.map(encodeBinary));
+  }
+
+  /** ensureTopic bounded by publishTimeoutMs, so a first publish never outlasts its deadline. */
+  private topicReady(topic: string): Promise<void> {
+    const ready = this.ensureTopic(topic);
+    if (this.ready.has(topic)) return ready;
+    let timer: NodeJS.Timeout | undefined;
+    const ms = this.options.publishTimeoutMs;
+    return Promise.race([
+      ready.then(() => { this.ready.add(topic); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new MooringError('MOORING_UNAVAILABLE', `Kafka topic ${topic} not ready within ${ms} ms`)), ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Creates the topic when missing (once per topic and bus; retried after a failure). */
