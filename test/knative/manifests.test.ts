@@ -1,0 +1,185 @@
+// Every manifest in knative/ (templates rendered with sample values) validates against the
+// openAPIV3Schema of its kind and version in ../shared/crds/, the way the API server would with
+// strict field validation: unknown fields are errors except under x-kubernetes-preserve-unknown-fields.
+
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { parseManifests, renderTemplate, type Manifest } from '../../connectors/broker/triggers.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const crdDir = path.resolve(repoRoot, '../shared/crds');
+const knativeDir = path.join(repoRoot, 'knative');
+const SAMPLE = { app: 'my-app-1', endpoint: 'https://app.example.com/events' };
+
+/** Turns a CRD structural schema into a JSON Schema Ajv can enforce strictly. */
+function toJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(toJsonSchema);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  const src = node as Record<string, unknown>;
+  for (const [k, v] of Object.entries(src)) {
+    if (k.startsWith('x-kubernetes-') || k === 'description') continue;
+    // `properties` maps names to schemas: recurse into the schemas, keep the names.
+    out[k] = k === 'properties'
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([p, s]) => [p, toJsonSchema(s)]))
+      : toJsonSchema(v);
+  }
+  if (src['x-kubernetes-int-or-string'] === true) {
+    delete out.type;
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  // Structural schemas prune unknown fields; strict field validation (kubectl's default) rejects them.
+  if (src.properties !== undefined && src.additionalProperties === undefined && src['x-kubernetes-preserve-unknown-fields'] !== true) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+/** Kinds that are not CRDs but appear beside them. */
+const CORE_SCHEMAS: Record<string, object> = {
+  'v1/ConfigMap': {
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata'],
+    additionalProperties: false,
+    properties: {
+      apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' },
+      data: { type: 'object', additionalProperties: { type: 'string' } },
+      binaryData: { type: 'object', additionalProperties: { type: 'string' } },
+      immutable: { type: 'boolean' },
+    },
+  },
+};
+
+async function loadValidators(): Promise<Map<string, ValidateFunction>> {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  const validators = new Map<string, ValidateFunction>();
+  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith('.yaml')).sort()) {
+    const crd = parse(await readFile(path.join(crdDir, file), 'utf8')) as {
+      kind: string;
+      spec: { group: string; names: { kind: string }; versions: Array<{ name: string; served?: boolean; schema?: { openAPIV3Schema?: object } }> };
+    };
+    if (crd.kind !== 'CustomResourceDefinition') continue;
+    for (const version of crd.spec.versions) {
+      if (!version.served || !version.schema?.openAPIV3Schema) continue;
+      const schema = toJsonSchema(version.schema.openAPIV3Schema) as Record<string, unknown>;
+      // The API server supplies apiVersion, kind and metadata at the root of every custom resource.
+      const root = (schema.properties ?? {}) as Record<string, unknown>;
+      schema.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...root };
+      schema.required = ['apiVersion', 'kind', 'metadata', ...((schema.required as string[] | undefined) ?? [])];
+      // Unknown formats (e.g. Kubernetes' own) must not fail compilation.
+      for (const f of formatsIn(schema)) if (!ajv.formats[f]) ajv.addFormat(f, true);
+      validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
+    }
+  }
+  for (const [key, schema] of Object.entries(CORE_SCHEMAS)) validators.set(key, ajv.compile(schema));
+  return validators;
+}
+
+function formatsIn(node: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) node.forEach((n) => formatsIn(n, found));
+  else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'format' && typeof v === 'string') found.add(v);
+      else formatsIn(v, found);
+    }
+  }
+  return found;
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await yamlFiles(p)));
+    else if (/\.ya?ml$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+// Kubernetes object names: DNS-1123 labels for Knative Services and Triggers (≤ 63), subdomains otherwise.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+test('the CRD folder ../shared/crds exists beside the repository', () => {
+  assert.ok(existsSync(crdDir), `missing ${crdDir}: the manifests are validated against the CRDs in ../shared/crds (CI checks it out beside the clone)`);
+});
+
+test('every knative/ manifest validates against the schema of its kind', async () => {
+  assert.ok(existsSync(crdDir), `missing ${crdDir}`);
+  const validators = await loadValidators();
+  const files = await yamlFiles(knativeDir);
+  assert.ok(files.length >= 5, `expected the knative/ manifests, found ${files.length}`);
+  const failures: string[] = [];
+  let checked = 0;
+  const kinds = new Set<string>();
+  for (const file of files) {
+    const rel = path.relative(repoRoot, file);
+    const text = await readFile(file, 'utf8');
+    const docs: Manifest[] = rel.includes(`${path.sep}templates${path.sep}`) ? renderTemplate(text, SAMPLE, rel) : parseManifests(text, rel);
+    assert.ok(docs.length > 0, `${rel} has no documents`);
+    docs.forEach((doc, i) => {
+      const where = `${rel} #${i + 1} ${doc.kind ?? '?'} ${doc.metadata?.name ?? '?'}`;
+      checked++;
+      const validate = validators.get(`${doc.apiVersion}/${doc.kind}`);
+      if (!validate) {
+        failures.push(`${where}: unknown apiVersion/kind ${doc.apiVersion}/${doc.kind} (known: ${[...validators.keys()].join(', ')})`);
+        return;
+      }
+      kinds.add(`${doc.apiVersion}/${doc.kind}`);
+      const name = doc.metadata?.name;
+      if (typeof name !== 'string' || !DNS_LABEL.test(name) || name.length > 63) failures.push(`${where}: metadata.name is not a DNS-1123 label`);
+      if (JSON.stringify(doc).includes('{{')) failures.push(`${where}: unrendered placeholder`);
+      if (!validate(doc)) {
+        for (const e of validate.errors ?? []) failures.push(`${where}: ${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+      }
+    });
+  }
+  assert.equal(failures, [], failures.join('\n'));
+  for (const kind of ['eventing.knative.dev/v1/Broker', 'eventing.knative.dev/v1/Trigger', 'serving.knative.dev/v1/Service', 'eventing.knative.dev/v1alpha1/KafkaSink']) {
+    assert.ok(kinds.has(kind), `no ${kind} manifest`);
+  }
+  assert.ok(checked >= 8, `checked ${checked} documents`);
+});
+
+test('the schema check catches a misspelled field and a wrong type', async () => {
+  const validators = await loadValidators();
+  const trigger = validators.get('eventing.knative.dev/v1/Trigger')!;
+  assert.ok(trigger({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't' }, spec: { broker: 'b', subscriber: { uri: 'http://x' } } }));
+  assert.not.ok(trigger({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't' }, spec: { broker: 'b', subscriber: { url: 'http://x' } } }));
+  assert.not.ok(trigger({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't' }, spec: { broker: 'b', filters: 'x', subscriber: { uri: 'u' } } }));
+  const sink = validators.get('eventing.knative.dev/v1alpha1/KafkaSink')!;
+  assert.not.ok(sink({ apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', metadata: { name: 's' }, spec: { topic: 't' } }));
+});
+
+test('the Services run the one functions image with MOORING_FUNCTION, probes and autoscaling', async () => {
+  const docs = parseManifests(await readFile(path.join(knativeDir, 'services.yaml'), 'utf8'), 'services.yaml');
+  assert.equal(docs.map((d) => d.metadata?.name).sort(), ['authz', 'content-type', 'normalize']);
+  for (const d of docs) {
+    const template = (d.spec as { template: { metadata: { annotations: Record<string, string> }; spec: { containers: Array<Record<string, unknown>> } } }).template;
+    for (const a of ['min-scale', 'max-scale', 'target']) assert.type(template.metadata.annotations[`autoscaling.knative.dev/${a}`], 'string', `${d.metadata?.name} ${a}`);
+    const c = template.spec.containers[0] as { image: string; env: Array<{ name: string; value: string }>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } };
+    assert.match(c.image, /^ghcr\.io\/mooring\/functions(:|$)/);
+    assert.ok(c.env.some((e) => e.name === 'MOORING_FUNCTION' && e.value === d.metadata?.name));
+    assert.is(c.readinessProbe.httpGet.path, '/health/readiness');
+    assert.is(c.livenessProbe.httpGet.path, '/health/liveness');
+  }
+});
+
+test('the Broker is a Kafka Broker configured by kafka-broker-config', async () => {
+  const docs = parseManifests(await readFile(path.join(knativeDir, 'broker.yaml'), 'utf8'), 'broker.yaml');
+  const broker = docs.find((d) => d.kind === 'Broker')!;
+  assert.is(broker.metadata?.name, 'mooring');
+  assert.is(broker.metadata?.annotations?.['eventing.knative.dev/broker.class'], 'Kafka');
+  const config = (broker.spec as { config: { kind: string; name: string } }).config;
+  assert.equal([config.kind, config.name], ['ConfigMap', 'kafka-broker-config']);
+  assert.ok(docs.some((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'kafka-broker-config'));
+});
+
+test.run();
