@@ -19,15 +19,17 @@ function released(): Promise<void> {
   });
 }
 
+const started = (): void => say({ event: 'started' });
+
 async function run(job: Job): Promise<Measurement> {
   switch (job.scenario) {
-    case 'qos0': say({ event: 'ready' }); return ingestQos0(job);
-    case 'qos1': say({ event: 'ready' }); return ingestQos1(job);
-    case 'qos1-rate': say({ event: 'ready' }); return ingestAtRate(job);
+    case 'qos0': say({ event: 'ready' }); return ingestQos0(job, started);
+    case 'qos1': say({ event: 'ready' }); return ingestQos1(job, started);
+    case 'qos1-rate': say({ event: 'ready' }); return ingestAtRate(job, started);
     case 'connections':
       say({ event: 'ready' });
       return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); });
-    case 'push-sink': return pushSink(job, () => say({ event: 'ready', sinkPort: job.sinkPort }));
+    case 'push-sink': return pushSink(job, () => { say({ event: 'ready', sinkPort: job.sinkPort }); started(); });
   }
 }
 

@@ -82,6 +82,7 @@ export interface Measurement {
 
 export type LoadgenMessage =
   | { event: 'ready'; sinkPort?: number }
+  | { event: 'started' }
   | { event: 'idle'; connected: number }
   | { event: 'result'; measurement: Measurement }
   | { event: 'error'; message: string };

@@ -9,6 +9,8 @@ import type { TargetName } from './targets/types.ts';
 /** A measurement as the orchestrator completes it (memory is read from the server process). */
 export interface Observation extends Measurement {
   bytesPerConnection?: number;
+  /** Share of one core the server used while the load generator ran (1 = saturated). */
+  serverCpu?: number;
 }
 
 export interface Metric {
@@ -53,6 +55,9 @@ export class Results {
   values(metric: Metric, target: TargetName): number[] {
     return (this.runs.get(Results.key(metric.scenario, target)) ?? [])
       .map(metric.pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  }
+  observations(scenario: ScenarioName, target: TargetName): Observation[] {
+    return this.runs.get(Results.key(scenario, target)) ?? [];
   }
   why(scenario: ScenarioName, target: TargetName): string | undefined {
     return this.missing.get(Results.key(scenario, target));

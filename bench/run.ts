@@ -8,11 +8,12 @@ import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killAll, nextMessage, jsonLines, onCleanup, settledRss, spawnPinned } from './children.ts';
+import { cpuSeconds, freePort, killAll, nextMessage, jsonLines, onCleanup, settledRss, spawnPinned } from './children.ts';
 import { machine, writeBenchmarksDoc } from './docs.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
 import type { Job, ScenarioName } from './protocol.ts';
 import { metrics, renderTable, Results, type Observation } from './report.ts';
+import { spread } from './stats.ts';
 import { aedesTarget } from './targets/aedes.ts';
 import { mooringEmbeddedTarget, mooringKafkaTarget } from './targets/mooring.ts';
 import { mosquittoTarget } from './targets/mosquitto.ts';
@@ -58,10 +59,15 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
     await sleep(300);
     const baseline = scenario === 'connections' ? await settledRss(running.pid, 1000, 5000) : 0;
     const job = buildJob(o, scenario, running, sinkPort);
+    let cpu0 = 0;
+    let wall0 = 0;
     const gen = spawnPinned(o.loadCpu, process.execPath, ['--import', 'tsx', LOADGEN, JSON.stringify(job)]);
     const observation: Observation = {};
     jsonLines(gen.child, (m) => {
-      if (m.event === 'idle') {
+      if (m.event === 'started') {
+        cpu0 = cpuSeconds(running.pid);
+        wall0 = Date.now();
+      } else if (m.event === 'idle') {
         void settledRss(running.pid, 2000, 10_000).then((rss) => {
           const connected = Number(m.connected);
           if (connected > 0) observation.bytesPerConnection = (rss - baseline) / connected;
@@ -74,6 +80,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
     try {
       const m = await nextMessage(gen, ['result', 'error'], o.timeLimitMs + 90_000);
       if (m.event === 'error') throw new Error(String(m.message));
+      if (wall0 > 0) observation.serverCpu = (cpuSeconds(running.pid) - cpu0) / ((Date.now() - wall0) / 1000);
       return { ...(m.measurement as Observation), ...observation };
     } finally {
       await gen.stop(1000);
@@ -136,6 +143,16 @@ async function main(): Promise<void> {
     for (const t of targets) await t.dispose?.().catch(() => {});
     rmSync(workDir, { recursive: true, force: true });
   }
+  const cpuNotes: string[] = [];
+  for (const scenario of o.scenarios) {
+    if (scenario === 'connections') continue;
+    const parts = o.targets.flatMap((t) => {
+      const s = spread(results.observations(scenario, t).map((x) => x.serverCpu ?? Number.NaN));
+      return s ? [`${t} ${Math.round(s.median * 100)} %`] : [];
+    });
+    if (parts.length) cpuNotes.push(`server CPU during ${scenario} (share of its core, median): ${parts.join(', ')}`);
+  }
+  results.notes.unshift(...cpuNotes);
   const table = renderTable(results, metrics(o), o.targets, o.scenarios);
   console.log('\n' + table + '\n');
   for (const n of results.notes) console.log(`note: ${n}`);
@@ -160,6 +177,7 @@ function summary(m: Observation): string {
   if (m.latencyP50Ms !== undefined) parts.push(`p50 ${m.latencyP50Ms.toFixed(2)} ms, p99 ${m.latencyP99Ms?.toFixed(2)} ms`);
   if (m.connectsPerSecond !== undefined) parts.push(`${Math.round(m.connectsPerSecond)} connects/s`);
   if (m.bytesPerConnection !== undefined) parts.push(`${(m.bytesPerConnection / 1024).toFixed(1)} KB/connection`);
+  if (m.serverCpu !== undefined) parts.push(`server CPU ${Math.round(m.serverCpu * 100)} %`);
   if (m.note) parts.push(m.note);
   return parts.join(', ');
 }

@@ -16,6 +16,9 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const QUIET_MS = 3_000;
 
 const now = (): number => performance.now();
+
+/** Tells the orchestrator that the measured phase begins (it samples the server's CPU time). */
+export type Started = () => void;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Counts delivered messages at a subscriber connection or at the application sink. */
@@ -69,7 +72,7 @@ function closeAll(conns: MqttConnection[]): void {
 }
 
 /** QoS 0: every publisher writes its N messages as fast as its socket drains. */
-export async function ingestQos0(job: IngestJob): Promise<Measurement> {
+export async function ingestQos0(job: IngestJob, started: Started): Promise<Measurement> {
   const deadline = now() + job.timeLimitMs;
   const counter = await startCounter(job, job.countAt);
   const pubs = await connectPublishers(job);
@@ -78,6 +81,7 @@ export async function ingestQos0(job: IngestJob): Promise<Measurement> {
   const batch = Buffer.concat(Array.from({ length: perWrite }, () => packet));
   const total = job.publishers * job.messagesPerPublisher;
   let sent = 0;
+  started();
   const t0 = now();
   await Promise.all(pubs.map(async ({ socket }) => {
     let left = job.messagesPerPublisher;
@@ -126,7 +130,7 @@ class Qos1Publisher {
 }
 
 /** QoS 1 with a window of W unacknowledged messages per connection: throughput and PUBACK latency. */
-export async function ingestQos1(job: IngestJob): Promise<Measurement> {
+export async function ingestQos1(job: IngestJob, started: Started): Promise<Measurement> {
   const deadline = now() + job.timeLimitMs;
   const counter = await startCounter(job, job.countAt);
   const conns = await connectPublishers(job);
@@ -139,6 +143,7 @@ export async function ingestQos1(job: IngestJob): Promise<Measurement> {
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => { finish = resolve; });
 
+  started();
   const t0 = now();
   const pubs = conns.map((conn) => {
     const pub = new Qos1Publisher(conn, template, idOffset);
@@ -186,7 +191,7 @@ export async function ingestQos1(job: IngestJob): Promise<Measurement> {
  * QoS 1 at a fixed offered rate, open loop: message j is due at t0 + j/rate and its latency is
  * measured from that due time (so a stalled server cannot hide queueing: no coordinated omission).
  */
-export async function ingestAtRate(job: RateJob): Promise<Measurement> {
+export async function ingestAtRate(job: RateJob, started: Started): Promise<Measurement> {
   const deadline = now() + job.timeLimitMs;
   const counter = await startCounter(job, job.countAt);
   const conns = await connectPublishers(job);
@@ -208,6 +213,7 @@ export async function ingestAtRate(job: RateJob): Promise<Measurement> {
     return pub;
   });
   const interval = 1000 / job.ratePerSecond;
+  started();
   const t0 = now();
   while (scheduled < planned && now() < deadline) {
     const due = Math.min(planned, Math.floor((now() - t0) / interval) + 1);
