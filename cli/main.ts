@@ -1,0 +1,56 @@
+// `npm start`: runs Mooring in one process (embedded mode, or single-host mode with
+// MOORING_KAFKA_BROKERS), prints what it listens on and how to try it, and stops on SIGINT/SIGTERM.
+
+import { pino } from 'pino';
+import { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD } from '../connectors/registry/index.ts';
+import type { Logger } from '../functions/ports/runtime.ts';
+import { configFromEnv } from './config.ts';
+import { describeEvent } from './demo-sink.ts';
+import { startMooring } from './mooring.ts';
+
+async function main(): Promise<void> {
+  const config = configFromEnv();
+  const logger = pino({ level: config.logLevel, base: { service: 'mooring' } }, pino.destination(2)) as unknown as Logger;
+  const mooring = await startMooring(config, {
+    logger,
+    onDemoEvent: (event) => console.log(`[demo-app sink] ${describeEvent(event)}`),
+  });
+  const { mqtt, ingress, demoSink } = mooring;
+  const lines = [
+    '',
+    `Mooring is running (${config.kafkaBrokers ? `single-host mode, Kafka at ${config.kafkaBrokers.join(',')}` : 'embedded mode, in-memory broker'})`,
+    `  registry        ${mooring.registry.path}  (edits apply live)`,
+    ...(mqtt.mqtt ? [`  MQTT            tcp://localhost:${mqtt.mqtt.port}`] : []),
+    ...(mqtt.mqtts ? [`  MQTT over TLS   ssl://localhost:${mqtt.mqtts.port}`] : []),
+    ...(mqtt.ws ? [`  MQTT over WS    ws://localhost:${mqtt.ws.port}/mqtt`] : []),
+    `  broker ingress  ${ingress.url}  (POST a CloudEvent)`,
+    ...(demoSink ? [`  demo app sink   ${demoSink.url}  (prints what it receives)`] : []),
+    '',
+  ];
+  if (demoSink && mqtt.mqtt) {
+    lines.push(
+      'Try it:',
+      `  mosquitto_pub -h localhost -p ${mqtt.mqtt.port} -u '${DEMO_DEVICE}@${DEMO_APPLICATION}' -P ${DEMO_PASSWORD} -t temperature -m '{"temp":21.5}'`,
+      '',
+    );
+  }
+  console.log(lines.filter((l, i) => l !== '' || i === 0 || lines[i - 1] !== '').join('\n'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping Mooring`);
+    mooring.close().then(() => process.exit(0), (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`mooring: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

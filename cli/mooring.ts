@@ -1,0 +1,171 @@
+// The composition root: wires the adapters to the ports and starts one Mooring process.
+// Embedded mode: in-memory broker executing knative/ Triggers, file registry, functions in-process.
+// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus.
+
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { CloudEvent } from '../events/cloudevent.ts';
+import { assertValidEvent } from '../events/validate.ts';
+import { InMemoryEventBus } from '../connectors/broker/memory.ts';
+import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors/broker/dead-letter.ts';
+import { createResolver, startEmbeddedBroker } from '../connectors/broker/resolver.ts';
+import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/broker/triggers.ts';
+import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
+import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
+import { FileRegistry } from '../connectors/registry/index.ts';
+import { normalize } from '../functions/normalize/index.ts';
+import { contentType } from '../functions/content-type/index.ts';
+import type { EventBus, TriggerSpec } from '../functions/ports/bus.ts';
+import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
+import type { Config } from './config.ts';
+import { startDemoSink, type DemoSink } from './demo-sink.ts';
+import { startIngress, type Ingress } from './ingress.ts';
+
+export interface Mooring {
+  config: Readonly<Config>;
+  registry: FileRegistry;
+  bus: EventBus;
+  gateway: MqttGateway;
+  mqtt: GatewayAddresses;
+  ingress: Ingress;
+  /** The demo application's sink, when the demo registry is in use. */
+  demoSink: DemoSink | undefined;
+  deadLetters: DeadLetterRecorder;
+  /** Applications with a running push Trigger. */
+  pushApplications(): string[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Called for each event the demo sink receives (npm start prints them). */
+  onDemoEvent?: (event: CloudEvent) => void;
+  /** Bus to use instead of the one the configuration selects (tests). */
+  bus?: EventBus;
+}
+
+async function createBus(config: Readonly<Config>, logger: Logger): Promise<EventBus> {
+  if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
+  const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
+  return new KafkaEventBus({ brokers: config.kafkaBrokers, logger: logger.child({ component: 'kafka' }) });
+}
+
+/** A PEM given inline, or the path of a PEM file. */
+async function pem(value: string): Promise<string> {
+  return value.trimStart().startsWith('-----BEGIN') ? value : readFile(value, 'utf8');
+}
+
+interface PushTrigger {
+  trigger: TriggerSpec;
+  sink: PushSink;
+  endpoint: string;
+}
+
+export async function startMooring(config: Readonly<Config>, opts: StartOptions): Promise<Mooring> {
+  const { logger } = opts;
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try { await c(); } catch (err) { logger.error({ err }, 'error while closing'); }
+    }
+  };
+  try {
+    // The demo sink comes first: its URL goes into the demo registry when it is created.
+    let demoSink: DemoSink | undefined;
+    if (!config.registryPath) {
+      demoSink = await startDemoSink(config.host, config.demoSinkPort, (e) => opts.onDemoEvent?.(e));
+      closers.push(() => demoSink!.close());
+    }
+    const registry = await FileRegistry.open({
+      path: config.registryPath,
+      dataDir: config.dataDir,
+      demoEndpoint: demoSink?.url,
+      logger: logger.child({ component: 'registry' }),
+    });
+    closers.push(() => registry.close());
+
+    // Closed in reverse: the bus drains its in-flight deliveries before the sinks and transport go.
+    const transport = new HttpTransport({ logger: logger.child({ component: 'push' }) });
+    closers.push(async () => transport.close());
+    const push = new Map<string, PushTrigger>();
+    closers.push(async () => { for (const p of push.values()) await p.sink.close(); });
+    const bus = opts.bus ?? await createBus(config, logger);
+    closers.push(() => bus.close());
+
+    const ctx: FunctionContext = {
+      registry, clock: systemClock, logger: logger.child({ component: 'functions' }),
+      instance: config.instance, newId: randomUUID,
+    };
+    const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
+    const resolve = createResolver({
+      functions: [normalize, contentType],
+      ctx,
+      uri: (uri) => createPushSink({ endpoint: { url: uri }, transport, logger }),
+      deadLetter: deadLetters.subscriber,
+    });
+
+    // The pipeline Triggers of knative/, then one push Trigger per application with an endpoint.
+    await startEmbeddedBroker(bus, await loadTriggers(config.knativeDir), resolve);
+    const brokers = brokerDeliveries((await readManifests(config.knativeDir)).map((m) => m.doc));
+    const sameEndpoint = (a: PushEndpoint) => JSON.stringify(a);
+    const syncPush = async () => {
+      const desired = new Map((await pushTargetsFromRegistry(registry)).map((t) => [t.application, t.endpoint]));
+      for (const [app, cur] of push) {
+        const want = desired.get(app);
+        if (want && sameEndpoint(want) === cur.endpoint) continue;
+        await bus.removeTrigger(cur.trigger.namespace, cur.trigger.name);
+        await cur.sink.close();
+        push.delete(app);
+        logger.info({ application: app }, 'push trigger removed');
+      }
+      for (const [app, endpoint] of desired) {
+        if (push.has(app)) continue;
+        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url }, { brokers });
+        const sink = createPushSink({ endpoint, transport, logger: logger.child({ application: app }) });
+        const dls = trigger.delivery?.deadLetterSink;
+        await bus.addTrigger(trigger, sink, dls ? resolve(dls, trigger) : undefined);
+        push.set(app, { trigger, sink, endpoint: sameEndpoint(endpoint) });
+        logger.info({ application: app }, 'push trigger added');
+      }
+    };
+    // Registry edits add, change or remove push Triggers; syncs run one after another.
+    let syncing: Promise<void> = syncPush();
+    await syncing;
+    const unsubscribe = registry.onChange(() => {
+      syncing = syncing.then(syncPush).catch((err: unknown) => logger.error({ err }, 'push trigger sync failed'));
+    });
+    closers.push(async () => {
+      unsubscribe();
+      await syncing;
+    });
+
+    const ingress = await startIngress({
+      host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),
+      validate: assertValidEvent,
+    });
+    closers.push(() => ingress.close());
+
+    const gateway = createMqttGateway({
+      bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
+      maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
+      listeners: {
+        host: config.host,
+        port: config.mqttPort,
+        wsPort: config.mqttWsPort,
+        tlsPort: config.tlsCert ? config.mqttsPort : false,
+        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
+      },
+    });
+    const mqtt = await gateway.listen();
+    closers.push(() => gateway.close());
+
+    return {
+      config, registry, bus, gateway, mqtt, ingress, demoSink, deadLetters,
+      pushApplications: () => [...push.keys()],
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
