@@ -1,84 +1,72 @@
-// Mooring as a system under test, in its own process: an in-memory registry with one
-// application (its push endpoint is the bench's sink) and N devices with passwords, the pipeline
-// (bus + knative/ Triggers + functions + push sink) from the composition root, and the MQTT
-// gateway in front. Every Mooring part is loaded with a dynamic import, so the bench runs (and
-// reports "not available yet") before those parts exist.
+// Mooring as a system under test, in its own process, composed exactly as `npm start` composes
+// it (cli/mooring.ts startMooring: registry file, bus with the knative/ Triggers, functions
+// in-process, push sinks, and the MQTT gateway from connectors/mqtt createMqttGateway). The
+// registry is one application pushing to the bench's sink and N devices with passwords. Every
+// Mooring part is loaded with a dynamic import, so the bench runs (and reports "not available
+// yet") before those parts exist.
 //
 // Environment: MOORING_BENCH_PORT, MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
-// MOORING_KAFKA_BROKERS (set: the bus is Kafka). Stdout: JSON lines {"event":"listening",port} /
-// {"event":"injected"}; stdin: `inject N` puts N device events straight into the bus (push sink).
-// With MOORING_BENCH_CHECK=1 it only checks that the parts exist, prints {"event":"available"} or
-// {"event":"unavailable",reason} and exits.
+// MOORING_BENCH_DIR (scratch directory), MOORING_KAFKA_BROKERS (set: the bus is Kafka).
+// Stdout: JSON lines {"event":"listening",port} / {"event":"injected"}; stdin: `inject N` puts N
+// device events straight into the bus (push sink scenario). With MOORING_BENCH_CHECK=1 it only
+// checks that the parts exist, prints {"event":"available"} or {"event":"unavailable",reason}.
 
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import readline from 'node:readline';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import type { EventBus, Logger, RegistryReader } from '../../functions/ports/index.ts';
+import type { EventBus, Logger } from '../../functions/ports/index.ts';
 import { silentLogger } from '../../functions/ports/index.ts';
 
 /**
- * The plug-in points: where the bench finds Mooring's parts, and the shape it expects of each.
- * Kept in one place so the gateway and the composition root can be wired in by editing here.
+ * The plug-in points: where the bench finds Mooring's parts and the shape it expects of each,
+ * kept in one place. `startMooring` builds the gateway with `createMqttGateway({bus, registry,
+ * logger, listeners})`; the bench checks that both exist.
  */
 export const PARTS = {
-  /**
-   * `createMqttGateway({bus, registry, logger, listeners: {host, port, tlsPort, wsPort}})
-   *   → {listen(): Promise<addresses>, close()}` (connectors/mqtt/options.ts: MqttGatewayOptions)
-   */
+  /** `createMqttGateway({bus, registry, logger, listeners}) → {listen(): Promise<addresses>, close()}` */
   gateway: { module: '../../connectors/mqtt/index.ts', export: 'createMqttGateway' },
-  /** `MemoryRegistry.fromDocuments(documents) → RegistryReader` */
-  registry: { module: '../../connectors/registry/memory.ts', export: 'MemoryRegistry' },
-  /**
-   * `createPipeline({registry, logger, kafkaBrokers?}) → Promise<{bus, close()}>`: the bus with
-   * the knative/ Triggers, the in-process functions and the push sinks attached (embedded broker,
-   * or Kafka when `kafkaBrokers` is given), as `npm start` composes it.
-   */
-  pipeline: { module: '../../cli/compose.ts', export: 'createPipeline' },
+  /** `configFromEnv(env, overrides) → Config` */
+  config: { module: '../../cli/config.ts', export: 'configFromEnv' },
+  /** `startMooring(config, {logger}) → Promise<{bus, mqtt: {mqtt: {port}}, close()}>` (the composition root) */
+  compose: { module: '../../cli/mooring.ts', export: 'startMooring' },
 } as const;
 
-export interface MqttGateway {
-  listen(): Promise<unknown>;
-  close(): Promise<void>;
-}
-export type CreateMqttGateway = (options: {
-  bus: EventBus; registry: RegistryReader; logger: Logger;
-  listeners: { host: string; port: number; tlsPort: false; wsPort: false };
-}) => MqttGateway;
-export type CreatePipeline = (options: { registry: RegistryReader; logger: Logger; kafkaBrokers?: string[] }) =>
-  Promise<{ bus: EventBus; close(): Promise<void> }>;
-interface RegistryClass { fromDocuments(documents: readonly unknown[]): RegistryReader }
+type ConfigFromEnv = (env: Record<string, string | undefined>, overrides?: Record<string, unknown>) => unknown;
+export type StartMooring = (config: unknown, options: { logger: Logger }) =>
+  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; close(): Promise<void> }>;
 
 /** Loads one part; throws an Error naming what is missing. */
 async function load<T>(part: { module: string; export: string }): Promise<T> {
+  const file = part.module.replace('../../', '');
   let mod: Record<string, unknown>;
   try {
     mod = await import(part.module) as Record<string, unknown>;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(part.module.replace('../../', '')))
-      throw new Error(`${part.module.replace('../../', '')} does not exist yet`, { cause: e });
-    throw new Error(`${part.module.replace('../../', '')} failed to load: ${(e as Error).message}`, { cause: e });
+    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(file);
+    throw new Error(missing ? `${file} does not exist yet` : `${file} failed to load: ${(e as Error).message}`, { cause: e });
   }
-  const value = mod[part.export];
-  if (value === undefined) throw new Error(`${part.module.replace('../../', '')} has no export ${part.export} yet`);
-  return value as T;
+  if (typeof mod[part.export] !== 'function') throw new Error(`${file} has no export ${part.export} yet`);
+  return mod[part.export] as T;
 }
 
 const say = (o: object): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
 
 /** The bench's registry: application `bench` pushing to the sink, devices dev0…dev{n-1} with password pw-{i}. */
-export function benchDocuments(users: number, sinkUrl: string): unknown[] {
-  const docs: unknown[] = [{
+export function benchRegistryYaml(users: number, sinkUrl: string): string {
+  // JSON is YAML: one document per resource.
+  const docs: string[] = [JSON.stringify({
     kind: 'Application', metadata: { name: 'bench' },
     spec: { knative: { endpoint: { url: sinkUrl } } },
-  }];
+  })];
   for (let i = 0; i < users; i++) {
-    docs.push({
+    docs.push(JSON.stringify({
       kind: 'Device', metadata: { name: `dev${i}`, application: 'bench' },
       spec: { authentication: { credentials: [{ pass: `pw-${i}` }] } },
-    });
+    }));
   }
-  return docs;
+  return docs.join('\n---\n') + '\n';
 }
 
 /** A device event as normalize/content-type produce it, for the push sink scenario. */
@@ -94,9 +82,7 @@ function deviceEvent(i: number, devices: number, data: Uint8Array): CloudEvent {
 async function main(): Promise<void> {
   if (process.env.MOORING_BENCH_CHECK === '1') {
     try {
-      await load(PARTS.gateway);
-      await load(PARTS.registry);
-      await load(PARTS.pipeline);
+      for (const part of Object.values(PARTS)) await load(part);
       say({ event: 'available' });
     } catch (e) {
       say({ event: 'unavailable', reason: (e as Error).message });
@@ -106,22 +92,20 @@ async function main(): Promise<void> {
   const port = Number(process.env.MOORING_BENCH_PORT);
   const users = Number(process.env.MOORING_BENCH_USERS ?? '10');
   const sinkUrl = process.env.MOORING_BENCH_SINK ?? '';
-  const kafka = process.env.MOORING_KAFKA_BROKERS;
+  const dir = process.env.MOORING_BENCH_DIR ?? '.';
 
-  const createMqttGateway = await load<CreateMqttGateway>(PARTS.gateway);
-  const Registry = await load<RegistryClass>(PARTS.registry);
-  const createPipeline = await load<CreatePipeline>(PARTS.pipeline);
+  await load(PARTS.gateway);
+  const configFromEnv = await load<ConfigFromEnv>(PARTS.config);
+  const startMooring = await load<StartMooring>(PARTS.compose);
 
-  const registry = Registry.fromDocuments(benchDocuments(users, sinkUrl));
-  const pipeline = await createPipeline({
-    registry, logger: silentLogger, ...(kafka ? { kafkaBrokers: kafka.split(',') } : {}),
+  const registryPath = join(dir, `registry-${process.pid}.yaml`);
+  writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl));
+  const config = configFromEnv(process.env, {
+    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0,
+    logLevel: 'silent',
   });
-  const gateway = createMqttGateway({
-    bus: pipeline.bus, registry, logger: silentLogger,
-    listeners: { host: '127.0.0.1', port, tlsPort: false, wsPort: false },
-  });
-  await gateway.listen();
-  say({ event: 'listening', port });
+  const mooring = await startMooring(config, { logger: silentLogger });
+  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port });
 
   const payload = Buffer.from('{"temp":21.5,"pad":"' + 'x'.repeat(78) + '"}');
   const rl = readline.createInterface({ input: process.stdin });
@@ -134,15 +118,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i += 500) {
         const batch: CloudEvent[] = [];
         for (let k = i; k < Math.min(n, i + 500); k++) batch.push(deviceEvent(k, devices, payload));
-        await pipeline.bus.publish(batch);
+        await mooring.bus.publish(batch);
       }
       say({ event: 'injected', n });
     })().catch((e: unknown) => say({ event: 'error', message: (e as Error).message }));
   });
 
   const stop = (): void => {
-    setTimeout(() => process.exit(0), 2000).unref();
-    void gateway.close().then(() => pipeline.close()).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+    void mooring.close().finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -49,7 +49,8 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
       const env: NodeJS.ProcessEnv = {
         MOORING_BENCH_USERS: String(o.users),
         MOORING_BENCH_SINK: `http://127.0.0.1:${o.sinkPort}/`,
-        MOORING_LOG_LEVEL: 'warn',
+        MOORING_BENCH_DIR: o.workDir,
+        MOORING_LOG_LEVEL: 'silent',
       };
       if (kind === 'kafka') {
         if (!kafkaAddress) {
@@ -69,10 +70,14 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
       const port = await freePort();
       env.MOORING_BENCH_PORT = String(port);
       const proc: Pinned = spawnPinned(o.cpu, process.execPath, nodeArgs(SERVER, o.cpuProfDir), { env });
-      await nextMessage(proc, ['listening'], 120_000).catch(async (e: Error) => {
+      const up = await nextMessage(proc, ['listening', 'error'], 120_000).catch(async (e: Error) => {
         await proc.stop();
         throw new Error(`mooring did not start: ${e.message}`);
       });
+      if (up.event === 'error') {
+        await proc.stop();
+        throw new Error(`mooring did not start: ${String(up.message)}`);
+      }
       return {
         port, pid: proc.pid, topic: 'telemetry',
         credentials: { clientId: 'dev{i}', username: 'dev{i}@bench', password: 'pw-{i}' },
