@@ -10,6 +10,7 @@
 // extensions), which are restored when the string is canonical ("1", "true"). A consumer that
 // needs other types back must know them, as with the HTTP binding.
 
+import { MOORING_TYPED_EXTENSIONS, restoreExtension, type ExtensionType } from '../../events/extension-types.ts';
 import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import { isValidExtensionName } from '../../events/cloudevent.ts';
 import { MooringError } from '../../functions/errors.ts';
@@ -28,18 +29,7 @@ export interface EncodedRecord {
   headers: Record<string, string>;
 }
 
-export type ExtensionType = 'integer' | 'boolean';
-
-/**
- * Extensions whose type is restored on decoding: the MQTT metadata of io.mooring.publish.v1 and
- * the dead letter's `knativeerrorcode` (an HTTP status), as Mooring's producers type them.
- */
-export const MOORING_TYPED_EXTENSIONS: Readonly<Record<string, ExtensionType>> = {
-  qos: 'integer',
-  retain: 'boolean',
-  payloadformat: 'integer',
-  knativeerrorcode: 'integer',
-};
+export { MOORING_TYPED_EXTENSIONS, type ExtensionType } from '../../events/extension-types.ts';
 
 const PREFIX = 'ce_';
 const CONTENT_TYPE = 'content-type';
@@ -81,18 +71,6 @@ function headerString(v: HeaderValue): string | undefined {
   return typeof first === 'string' ? first : first.toString('utf8');
 }
 
-function restore(value: string, type: ExtensionType | undefined): ExtensionValue {
-  if (type === 'boolean') {
-    if (value === 'true') return true;
-    if (value === 'false') return false;
-  } else if (type === 'integer' && /^-?(0|[1-9][0-9]{0,9})$/.test(value)) {
-    const n = Number(value);
-    // CloudEvents integers are 32-bit signed.
-    if (n >= -2147483648 && n <= 2147483647) return n;
-  }
-  return value;
-}
-
 function invalid(message: string): MooringError {
   return new MooringError('MOORING_INVALID_EVENT', `Kafka record: ${message}`);
 }
@@ -129,7 +107,7 @@ export function decodeRecord(
   const extensions: Record<string, ExtensionValue> = {};
   for (const name in attrs) {
     if ((CORE_HEADERS as readonly string[]).includes(name) || !isValidExtensionName(name)) continue;
-    extensions[name] = restore(attrs[name]!, typedExtensions[name]);
+    extensions[name] = restoreExtension(name, attrs[name]!, typedExtensions);
   }
   if (extensions.partitionkey === undefined && record.key !== undefined && record.key !== null) {
     extensions.partitionkey = typeof record.key === 'string' ? record.key : record.key.toString('utf8');
@@ -171,7 +149,7 @@ function decodeStructured(record: KafkaRecord, typedExtensions: Readonly<Record<
     if (k === 'subject' || k === 'time' || k === 'dataschema' || k === 'datacontenttype') {
       if (typeof v === 'string') event[k] = v;
     } else if (isValidExtensionName(k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
-      extensions[k] = typeof v === 'string' ? restore(v, typedExtensions[k]) : v;
+      extensions[k] = typeof v === 'string' ? restoreExtension(k, v, typedExtensions) : v;
     }
   }
   if (typeof o.data_base64 === 'string') event.data = Buffer.from(o.data_base64, 'base64');

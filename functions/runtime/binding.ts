@@ -4,6 +4,7 @@
 // runtime (serve.ts) and the push sink's transport. Hot path: no regex per header, no copies of
 // the body beyond the one Buffer the caller already holds.
 
+import { restoreExtension } from '../../events/extension-types.ts';
 import { isValidExtensionName, type CloudEvent, type ExtensionValue } from '../../events/cloudevent.ts';
 import { MooringError } from '../errors.ts';
 
@@ -149,7 +150,7 @@ function fromBinary(headers: HttpHeaders, body: Buffer, contentType: string | un
         break;
       default:
         if (!isValidExtensionName(name)) throw invalid(`invalid extension attribute name ${JSON.stringify(name)} (${key})`);
-        extensions[name] = value;
+        extensions[name] = restoreExtension(name, value);
     }
   }
   checkRequired({ specversion, id: core.id, source: core.source, type: core.type, time: core.time });
