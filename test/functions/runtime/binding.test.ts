@@ -22,14 +22,16 @@ function invalid(headers: Record<string, string>, body = Buffer.alloc(0)): strin
   return '';
 }
 
-test('binary mode round trip; extension values come back as strings', () => {
+test('binary mode round trip; Mooring\'s typed extensions come back typed, others as strings', () => {
   const { headers, body } = toBinaryHttp(full);
   assert.is(headers['content-type'], 'application/json');
   assert.is(headers['ce-datacontenttype'], undefined);
   const back = fromHttp(headers, body);
   assert.equal({ ...back, data: Buffer.from(back.data!).toString() }, {
-    ...full, data: '{"a":1}', extensions: { application: 'app', device: 'dev "1"', qos: '1', retain: 'false' },
+    ...full, data: '{"a":1}', extensions: { application: 'app', device: 'dev "1"', qos: 1, retain: false },
   });
+  const other = fromHttp({ ...headers, 'ce-count': '7' }, body);
+  assert.is(other.extensions.count, '7', 'an extension Mooring does not type stays a string');
 });
 
 test('percent-encoding per §3.1.3.2: space, quote, percent and non-printable/non-ASCII bytes', () => {
