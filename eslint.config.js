@@ -1,6 +1,7 @@
 // Lint configuration: typescript-eslint's recommended rules on every TypeScript source.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.mooring/**', '.cache/**', 'docs/**'] },
@@ -12,5 +13,6 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  { files: ['**/*.cjs', '**/*.js'], languageOptions: { globals: globals.node } },
   { files: ['cli/**', 'bench/**', 'scripts/**', 'test/**'], rules: { 'no-console': 'off' } },
 );
