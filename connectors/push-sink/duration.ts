@@ -2,8 +2,9 @@
 // Knative's DeliverySpec style) or humantime (`5s`, `500ms`, `1m30s`, Drogue's style). A bare
 // number is seconds. Parsed once when a sink is built, never per request.
 
+import { tryParseIsoDuration } from '../broker/delivery.ts';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const ISO = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 const HUMAN_PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;
 
 /** Milliseconds, or undefined when `text` is not a duration. */
@@ -12,12 +13,7 @@ export function parseDuration(text: string | number): number | undefined {
   const s = text.trim();
   if (s === '') return undefined;
   if (/^\d+(?:\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const iso = ISO.exec(s.toUpperCase());
-  if (iso) {
-    if (s.toUpperCase() === 'P' || s.toUpperCase() === 'PT') return undefined;
-    const [, d, h, m, sec] = iso;
-    return Number(d ?? 0) * 86_400_000 + Number(h ?? 0) * 3_600_000 + Number(m ?? 0) * 60_000 + Number(sec ?? 0) * 1000;
-  }
+  if (s[0] === 'P' || s[0] === 'p') return tryParseIsoDuration(s);
   HUMAN_PART.lastIndex = 0;
   let total = 0;
   let end = 0;

@@ -4,6 +4,7 @@
 // runtime (serve.ts) and the push sink's transport. Hot path: no regex per header, no copies of
 // the body beyond the one Buffer the caller already holds.
 
+import { isJsonContentType as isJsonMediaType } from '../../events/media.ts';
 import { restoreExtension } from '../../events/extension-types.ts';
 import { isValidExtensionName, type CloudEvent, type ExtensionValue } from '../../events/cloudevent.ts';
 import { MooringError } from '../errors.ts';
@@ -95,11 +96,9 @@ function mediaType(contentType: string): string {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }
 
-/** True for JSON media types: `application/json`, `text/json`, `*+json` (parameters ignored). */
+/** JSON data (Drogue's rule, events/media.ts); no datacontenttype means JSON in the JSON event format. */
 export function isJsonContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return true;
-  const t = mediaType(contentType);
-  return t === 'application/json' || t === 'text/json' || t.endsWith('+json');
+  return contentType === undefined || isJsonMediaType(contentType);
 }
 
 function checkRequired(attrs: { specversion?: unknown; id?: unknown; source?: unknown; type?: unknown; time?: unknown }): void {
