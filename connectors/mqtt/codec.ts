@@ -1,0 +1,87 @@
+// The wire layer: frame boundaries, decoding and encoding. A frame's size is known from its fixed
+// header (MQTT §2.1.4, Remaining Length), so the session checks it against the Maximum Packet
+// Size before buffering a single byte of the body. Complete frames are decoded by ONE shared
+// mqtt-packet parser (parsing is synchronous, so sharing it costs nothing and saves a parser and
+// its buffer list per connection); the small acknowledgements are encoded directly.
+
+import { generate, parser, type Packet } from 'mqtt-packet';
+
+/** MQTT control packet types (§2.1.2), the high nibble of the first byte. */
+export const PacketType = {
+  connect: 1, connack: 2, publish: 3, puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7,
+  subscribe: 8, suback: 9, unsubscribe: 10, unsuback: 11, pingreq: 12, pingresp: 13,
+  disconnect: 14, auth: 15,
+} as const;
+
+/**
+ * Total size of the frame starting at `off` (fixed header + Remaining Length), 0 when the header
+ * is not complete yet, -1 when the Remaining Length takes more than four bytes (§1.5.5: malformed).
+ */
+export function frameLength(buf: Uint8Array, off: number): number {
+  let multiplier = 1;
+  let value = 0;
+  let i = off + 1;
+  for (let n = 0; n < 4; n++, i++) {
+    if (i >= buf.length) return 0;
+    const b = buf[i]!;
+    value += (b & 0x7f) * multiplier;
+    if ((b & 0x80) === 0) return value + (i - off + 1);
+    multiplier *= 128;
+  }
+  return -1;
+}
+
+const shared = parser();
+let decoded: Packet | undefined;
+let decodeError: Error | undefined;
+shared.on('packet', (p: Packet) => { decoded = p; });
+shared.on('error', (e: Error) => { decodeError = e; });
+const V4 = Object.freeze({ protocolVersion: 4 });
+const V5 = Object.freeze({ protocolVersion: 5 });
+
+/** Decodes one complete frame; an Error when it is malformed. */
+export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
+  decoded = undefined;
+  decodeError = undefined;
+  // The parser keeps the settings of the last CONNECT it read; every frame states its own.
+  (shared as unknown as { settings: object }).settings = protocolVersion === 5 ? V5 : V4;
+  shared.parse(frame);
+  const p = decoded;
+  const e = decodeError;
+  decoded = undefined;
+  decodeError = undefined;
+  if (e !== undefined) {
+    (shared as unknown as { _resetState(): void })._resetState();
+    return e;
+  }
+  if (p === undefined) {
+    (shared as unknown as { _resetState(): void })._resetState();
+    return new Error('incomplete packet');
+  }
+  return p;
+}
+
+/** Encodes any packet (CONNACK, SUBACK, DISCONNECT, command PUBLISH…) with mqtt-packet. */
+export function encode(packet: Packet, protocolVersion: number): Buffer {
+  return generate(packet, protocolVersion === 5 ? V5 : V4);
+}
+
+/**
+ * PUBACK (0x40), PUBREC (0x50), PUBREL (0x62), PUBCOMP (0x70) with a packet identifier. v5 omits
+ * the reason code when it is 0x00 and there are no properties (§3.4.2.1).
+ */
+export function encodeAck(firstByte: number, packetId: number, reasonCode: number, v5: boolean): Buffer {
+  if (v5 && reasonCode !== 0) {
+    const b = Buffer.allocUnsafe(5);
+    b[0] = firstByte; b[1] = 3; b[2] = packetId >> 8; b[3] = packetId & 0xff; b[4] = reasonCode;
+    return b;
+  }
+  const b = Buffer.allocUnsafe(4);
+  b[0] = firstByte; b[1] = 2; b[2] = packetId >> 8; b[3] = packetId & 0xff;
+  return b;
+}
+
+export const ACK = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+
+/** PINGRESP (§3.13): two bytes, the same for every connection. */
+export const PINGRESP = Buffer.from([0xd0, 0x00]);

@@ -1,0 +1,64 @@
+// The events the gateway puts on the bus, built with the shared constructors (events/constructors.ts,
+// no validation: this is the hot path): the raw publish (io.mooring.publish.v1, payload as data,
+// MQTT metadata in extensions so binary-mode bindings carry it as headers) and Drogue's connection
+// event (io.drogue.connection.v1), both keyed by Drogue's partition key `{app}/{sender}` so an
+// application sees connected → data → disconnected in order.
+
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent } from '../../events/constructors.ts';
+import type { UserProperties } from 'mqtt-packet';
+
+/** What every event of one session shares, fixed at CONNECT. */
+export interface SessionIdentity {
+  readonly application: string;
+  readonly device: string;
+  /** `drogue/v1`, `plainTopic`, `plainTopic;devicePrefix`. */
+  readonly dialect: string;
+}
+
+export function sessionIdentity(application: string, device: string, dialect: string): SessionIdentity {
+  return { application, device, dialect };
+}
+
+export interface PublishFields {
+  topic: string;
+  qos: number;
+  retain: boolean;
+  payload: Uint8Array;
+  contentType?: string | undefined;
+  payloadFormat?: boolean | undefined;
+  userProperties?: UserProperties | undefined;
+}
+
+/** User properties as a JSON array of [key, value] pairs (mqtt-packet groups repeated keys). */
+export function userPropertiesJson(props: UserProperties): string {
+  const pairs: Array<[string, string]> = [];
+  for (const key of Object.keys(props)) {
+    const v = props[key]!;
+    if (Array.isArray(v)) for (const one of v) pairs.push([key, one]);
+    else pairs.push([key, v]);
+  }
+  return JSON.stringify(pairs);
+}
+
+export function publishEvent(id: string, time: string, who: SessionIdentity, p: PublishFields): CloudEvent {
+  return makePublishEvent({
+    id,
+    time,
+    application: who.application,
+    sender: who.device,
+    topic: p.topic,
+    payload: p.payload,
+    contentType: p.contentType,
+    qos: p.qos,
+    retain: p.retain,
+    dialect: who.dialect,
+    endpoint: 'mqtt',
+    payloadFormat: p.payloadFormat === undefined ? undefined : p.payloadFormat ? 1 : 0,
+    userProperties: p.userProperties === undefined ? undefined : userPropertiesJson(p.userProperties),
+  });
+}
+
+export function connectionEvent(id: string, time: string, who: SessionIdentity, instance: string, connected: boolean): CloudEvent {
+  return makeConnectionEvent(who.application, who.device, connected, { id, time, instance });
+}

@@ -1,0 +1,270 @@
+// The MQTT gateway: the device-facing MQTT endpoint of Mooring (not a broker). It owns the
+// sessions, the index device → session used to deliver commands and take connections over, one
+// timer for every keep-alive and CONNECT deadline, and the listeners. `handle(stream)` takes any
+// Duplex: TCP, TLS and WebSocket listeners are thin wrappers around it.
+
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { UserProperties } from 'mqtt-packet';
+import type { Device } from '../../functions/ports/registry.ts';
+import { gatewaysOf } from '../../functions/authz/device-view.ts';
+import { commandTopic } from './commands.ts';
+import { deviceKey, type ConnectionInfo, type GatewayCore, type GatewayStats } from './core.ts';
+import { resolveOptions, type MqttGatewayOptions, type ResolvedOptions } from './options.ts';
+import { RC } from './reason-codes.ts';
+import { CONNECTED, Session } from './session.ts';
+import { listenTcp } from './listeners/tcp.ts';
+import { listenTls } from './listeners/tls.ts';
+import { listenWs } from './listeners/ws.ts';
+
+export interface CommandProperties {
+  /** v5 Content Type of the delivered PUBLISH. */
+  contentType?: string;
+  /** v5 User Properties of the delivered PUBLISH. */
+  userProperties?: UserProperties;
+  /**
+   * The device's gateways (`gatewaySelector.matchNames`) when the caller has the device document;
+   * otherwise the gateway uses the ones it has seen, or looks the device up (late deliveries are
+   * then not counted in the return value).
+   */
+  gateways?: readonly string[];
+}
+
+export interface GatewayAddresses {
+  mqtt?: AddressInfo;
+  mqtts?: AddressInfo;
+  ws?: AddressInfo;
+}
+
+export interface MqttGateway {
+  /** Serves one MQTT connection over any Duplex stream. */
+  handle(stream: Duplex, info?: ConnectionInfo): void;
+  /** Starts the configured listeners (TCP, TLS when a certificate is configured, WebSocket). */
+  listen(): Promise<GatewayAddresses>;
+  /** Stops listening, ends every session (v5 DISCONNECT 0x8B), waits for their last events. */
+  close(): Promise<void>;
+  /**
+   * Delivers a command to every connection subscribed to it: the device's own, gateways with a
+   * `command/inbox/<device>/#` filter, gateways of the device with `command/inbox/#`. Returns how
+   * many PUBLISH packets were sent now.
+   */
+  deliverCommand(application: string, device: string, command: string, payload: Uint8Array, properties?: CommandProperties): number;
+  readonly stats: Readonly<GatewayStats>;
+}
+
+interface Closable { close(): Promise<void> }
+
+const MAX_REMEMBERED_DEVICES = 10_000;
+
+class Gateway implements GatewayCore, MqttGateway {
+  readonly opts: ResolvedOptions;
+  tick = 0;
+  epoch = 0;
+  readonly stats: GatewayStats = {
+    connections: 0, connectsAccepted: 0, connectsRefused: 0, publishesAccepted: 0, publishesRefused: 0,
+    publishesDropped: 0, commandsDelivered: 0, protocolErrors: 0, takeovers: 0, willsPublished: 0,
+  };
+  private readonly all = new Set<Session>();
+  private readonly index = new Map<string, Session>();
+  private readonly deviceSubscribers = new Map<string, Set<Session>>();
+  /** Gateways of devices seen (authentication, publish-as): command routing without a lookup. */
+  private readonly gatewaysSeen = new Map<string, readonly string[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly unsubscribeRegistry: () => void;
+  private listeners: Closable[] = [];
+  private closed = false;
+
+  constructor(options: MqttGatewayOptions) {
+    this.opts = resolveOptions(options);
+    this.unsubscribeRegistry = this.opts.registry.onChange(() => {
+      this.epoch++;
+      this.gatewaysSeen.clear();
+    });
+  }
+
+  handle(stream: Duplex, info?: ConnectionInfo): void {
+    if (this.closed) { stream.destroy(); return; }
+    const s = new Session(this, stream, info);
+    this.all.add(s);
+    this.stats.connections++;
+    this.timer ??= setInterval(sweep, this.opts.timerResolutionMs, this).unref();
+  }
+
+  // ---- GatewayCore --------------------------------------------------------------------------
+
+  sessionOf(application: string, device: string): Session | undefined {
+    return this.index.get(deviceKey(application, device));
+  }
+
+  register(s: Session): void {
+    this.index.set(deviceKey(s.who!.application, s.who!.device), s);
+  }
+
+  unregister(s: Session): void {
+    if (!this.all.delete(s)) return;
+    this.stats.connections--;
+    if (s.who === undefined) return;
+    const key = deviceKey(s.who.application, s.who.device);
+    if (this.index.get(key) === s) this.index.delete(key);
+    if (s.subs !== undefined) {
+      for (const sub of s.subs.values()) {
+        if (sub.kind === 'device') this.removeDeviceSubscriber(s.who.application, sub.device, s);
+      }
+    }
+  }
+
+  rememberDevice(device: Device): void {
+    const key = deviceKey(device.metadata.application, device.metadata.name);
+    if (!this.gatewaysSeen.has(key) && this.gatewaysSeen.size >= MAX_REMEMBERED_DEVICES) {
+      const oldest = this.gatewaysSeen.keys().next();
+      if (!oldest.done) this.gatewaysSeen.delete(oldest.value);
+    }
+    this.gatewaysSeen.set(key, gatewaysOf(device));
+  }
+
+  addDeviceSubscriber(application: string, device: string, s: Session): void {
+    const key = deviceKey(application, device);
+    let set = this.deviceSubscribers.get(key);
+    if (set === undefined) this.deviceSubscribers.set(key, (set = new Set()));
+    set.add(s);
+  }
+
+  removeDeviceSubscriber(application: string, device: string, s: Session): void {
+    const key = deviceKey(application, device);
+    const set = this.deviceSubscribers.get(key);
+    if (set === undefined) return;
+    set.delete(s);
+    if (set.size === 0) this.deviceSubscribers.delete(key);
+  }
+
+  atCapacity(): boolean {
+    return this.stats.connections > this.opts.maxConnections;
+  }
+
+  // ---- commands -----------------------------------------------------------------------------
+
+  deliverCommand(application: string, device: string, command: string, payload: Uint8Array, properties: CommandProperties = {}): number {
+    const { contentType, userProperties } = properties;
+    const key = deviceKey(application, device);
+    let delivered = 0;
+    const own = this.index.get(key);
+    if (own !== undefined && own.subs !== undefined) {
+      // One delivery per connection even when several of its filters match (§3.3.4 allows it).
+      for (const sub of own.subs.values()) {
+        let topic: string | undefined;
+        if (sub.kind === 'own' || sub.kind === 'all') topic = commandTopic(undefined, command);
+        else if (sub.device === device) topic = commandTopic(device, command);
+        if (topic !== undefined) {
+          if (own.deliver(topic, payload, contentType, userProperties)) delivered++;
+          break;
+        }
+      }
+    }
+    const topic = commandTopic(device, command);
+    const explicit = this.deviceSubscribers.get(key);
+    if (explicit !== undefined) {
+      for (const s of explicit) if (s !== own && s.deliver(topic, payload, contentType, userProperties)) delivered++;
+    }
+    const toGateways = (gateways: readonly string[]): number => {
+      let n = 0;
+      for (const g of gateways) {
+        if (g === device) continue;
+        const s = this.index.get(deviceKey(application, g));
+        if (s === undefined || explicit?.has(s) === true || !hasAllFilter(s)) continue;
+        if (s.deliver(topic, payload, contentType, userProperties)) n++;
+      }
+      return n;
+    };
+    const gateways = properties.gateways ?? this.gatewaysSeen.get(key);
+    if (gateways !== undefined) {
+      delivered += toGateways(gateways);
+    } else if (this.anyAllFilter(application)) {
+      this.opts.registry.getDevice(application, device).then((d) => {
+        if (d === undefined) return;
+        this.rememberDevice(d);
+        this.stats.commandsDelivered += toGateways(gatewaysOf(d));
+      }, (err: unknown) => this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), application, device }, 'command: gateway lookup failed'));
+    }
+    this.stats.commandsDelivered += delivered;
+    return delivered;
+  }
+
+  /** Whether any connection of the application subscribed with `command/inbox/#` (worth a lookup). */
+  private anyAllFilter(application: string): boolean {
+    for (const s of this.index.values()) if (s.who!.application === application && hasAllFilter(s)) return true;
+    return false;
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  /** One pass over all sessions per tick: CONNECT deadline, keep-alive (1.5 × Keep Alive). */
+  sweepNow(): void {
+    const t = ++this.tick;
+    const connectTicks = Math.ceil(this.opts.connectTimeoutMs / this.opts.timerResolutionMs);
+    for (const s of this.all) {
+      if (s.state === CONNECTED) {
+        if (s.keepAliveTicks > 0 && t - s.lastTick > s.keepAliveTicks && !s.isBlocked) {
+          s.disconnect(RC.keepAliveTimeout, 'keep-alive expired');
+        }
+      } else if (t - s.createdTick > connectTicks) {
+        s.abort('no CONNECT within the connect timeout');
+      }
+    }
+  }
+
+  // ---- listeners and shutdown ---------------------------------------------------------------
+
+  async listen(): Promise<GatewayAddresses> {
+    const l = this.opts.listeners;
+    const out: GatewayAddresses = {};
+    const handle = (stream: Duplex, info: ConnectionInfo): void => this.handle(stream, info);
+    const host = l.host;
+    if (l.port !== false) {
+      const srv = await listenTcp(handle, l.port ?? 1883, host);
+      this.listeners.push(srv);
+      out.mqtt = srv.address;
+    }
+    if (l.tlsPort !== false && l.tls?.cert !== undefined && l.tls.key !== undefined) {
+      const srv = await listenTls(handle, l.tlsPort ?? 8883, host, l.tls, this.opts);
+      this.listeners.push(srv);
+      out.mqtts = srv.address;
+    }
+    if (l.wsPort !== false) {
+      const srv = await listenWs(handle, l.wsPort ?? 8083, host);
+      this.listeners.push(srv);
+      out.ws = srv.address;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    const stopping = listeners.map((l) => l.close());
+    const finishing: Promise<void>[] = [];
+    for (const s of [...this.all]) {
+      s.disconnect(RC.serverShuttingDown, 'gateway shutting down');
+      finishing.push(s.finish('gateway shutting down', true));
+    }
+    await Promise.all(finishing);
+    await Promise.all(stopping);
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribeRegistry();
+  }
+}
+
+function hasAllFilter(s: Session): boolean {
+  if (s.subs === undefined) return false;
+  for (const sub of s.subs.values()) if (sub.kind === 'all') return true;
+  return false;
+}
+
+function sweep(g: Gateway): void {
+  g.sweepNow();
+}
+
+export function createMqttGateway(options: MqttGatewayOptions): MqttGateway & { sweepNow(): void } {
+  return new Gateway(options);
+}

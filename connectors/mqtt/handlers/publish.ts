@@ -1,0 +1,154 @@
+// PUBLISH (§3.3): a device event. The topic is read in the device's dialect (channel, and the
+// device it acts for), publishing for another device needs a publish-as decision (cached per
+// session), a JSON content type needs a JSON body; then the raw event goes to the bus, and a QoS 1
+// PUBACK / QoS 2 PUBREC leaves only after the bus accepted it (nothing acknowledged is lost).
+// Refusals: QoS 0 dropped; v5 reason code in PUBACK/PUBREC; 3.1.1 cannot refuse, so the
+// connection is closed [MQTT-3.3.5-2]. QoS 2 is supported (method A of §4.3.3).
+
+import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
+import { parseTopic } from '../../../functions/normalize/topic.ts';
+import { resolveContentType } from '../../../functions/content-type/sniff.ts';
+import { isMooringError } from '../../../functions/errors.ts';
+import { ACK, encodeAck } from '../codec.ts';
+import { publishEvent, type PublishFields } from '../events.ts';
+import { RC } from '../reason-codes.ts';
+import type { Session } from '../session.ts';
+
+type Will = NonNullable<IConnectPacket['will']>;
+
+export function handlePublish(s: Session, p: IPublishPacket): void | Promise<void> {
+  const { opts } = s.gw;
+  const v5 = s.v5;
+  if (p.qos > 0) {
+    // v5 §3.3.4: more unacknowledged QoS 1/2 PUBLISH packets than the announced Receive Maximum
+    // is answered with DISCONNECT 0x93 (Receive Maximum exceeded).
+    if (v5 && s.unacknowledged() >= opts.receiveMaximum) {
+      return s.disconnect(RC.receiveMaximumExceeded, 'Receive Maximum exceeded');
+    }
+    // [MQTT-4.3.3-10] until PUBREL, a QoS 2 PUBLISH with the same identifier must not be delivered
+    // again: it is the client retransmitting.
+    if (p.qos === 2 && s.qos2InProgress(p.messageId!)) {
+      if (s.awaitingRel?.has(p.messageId!) === true) s.send(encodeAck(ACK.pubrec, p.messageId!, 0, v5));
+      return;
+    }
+  }
+  // v5 CONNACK said Retain Available 0: a retained PUBLISH is answered with DISCONNECT 0x9A (§3.3.1.3).
+  // 3.1.1 cannot be told, so the flag is carried in the event and not interpreted.
+  if (v5 && p.retain) return s.disconnect(RC.retainNotSupported, 'retained messages are not supported');
+
+  let topic = p.topic;
+  if (v5) {
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined) {
+      // [MQTT-3.3.2-9]/[MQTT-3.3.2-10] an alias of 0 or above the announced Topic Alias Maximum
+      // is answered with DISCONNECT 0x94 (Topic Alias invalid).
+      if (alias === 0 || alias > opts.topicAliasMaximum) return s.disconnect(RC.topicAliasInvalid, `topic alias ${alias} invalid`);
+      if (topic.length > 0) {
+        (s.aliases ??= new Map()).set(alias, topic);
+      } else {
+        const known = s.aliases?.get(alias);
+        // §3.3.2.3.4: an alias not yet set by this client is a Protocol Error.
+        if (known === undefined) return s.protocolError(`topic alias ${alias} used before it was set`);
+        topic = known;
+      }
+    } else if (topic.length === 0) {
+      return s.protocolError('empty topic name without a topic alias');
+    }
+  }
+  // [MQTT-3.3.2-2] the Topic Name MUST NOT contain wildcard characters.
+  if (topic.includes('+') || topic.includes('#')) return refuse(s, p, RC.topicNameInvalid, 'wildcard in a topic name');
+
+  const route = parseTopic(topic, s.dialect);
+  if (!route.ok) return refuse(s, p, RC.topicNameInvalid, route.message);
+  const target = route.device;
+  if (target !== undefined && target !== s.who!.device) {
+    const known = s.cachedDecision(target);
+    if (known === undefined) {
+      // Input waits for the decision, so later publishes of this connection stay behind this one.
+      return s.decide(target).then((d) => {
+        if (!d.ok) return refuse(s, p, RC.notAuthorized, d.message);
+        return accept(s, p, topic);
+      }, (err: unknown) => {
+        s.gw.opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'publish-as authorization failed');
+        return refuse(s, p, RC.unspecified, 'authorization unavailable');
+      });
+    }
+    if (!known.ok) return refuse(s, p, RC.notAuthorized, known.message);
+  }
+  return accept(s, p, topic);
+}
+
+function accept(s: Session, p: IPublishPacket, topic: string): void {
+  const props = s.v5 ? p.properties : undefined;
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+  const contentType = props?.contentType;
+  if (contentType !== undefined) {
+    const ct = resolveContentType(contentType, payload);
+    if (!ct.ok) return refuse(s, p, RC.unspecified, ct.message);
+  }
+  const fields: PublishFields = {
+    topic, qos: p.qos, retain: p.retain, payload,
+    contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
+  };
+  const { opts, stats } = s.gw;
+  const event = publishEvent(opts.newId(), new Date(opts.clock.now()).toISOString(), s.who!, fields);
+  const ack = p.qos > 0 ? s.expectAck(p.messageId!, p.qos) : undefined;
+  s.busStarted();
+  opts.bus.publish(event).then(() => {
+    stats.publishesAccepted++;
+    s.busSettled();
+    if (ack !== undefined) s.settleAck(ack, RC.success);
+  }, (err: unknown) => {
+    s.busSettled();
+    s.logBusError(err, 'publish');
+    // 0x97 Quota exceeded when the bus is full; any other failure 0x80 (unspecified).
+    const rc = isMooringError(err, 'MOORING_BUS_FULL') ? RC.quotaExceeded : RC.unspecified;
+    if (ack !== undefined) {
+      stats.publishesRefused++;
+      s.settleAck(ack, rc);
+    } else {
+      stats.publishesDropped++;
+    }
+  });
+}
+
+/**
+ * A PUBLISH the gateway does not take: QoS 0 is dropped; QoS 1/2 get the v5 reason code in their
+ * PUBACK/PUBREC (in receive order); a 3.1.1 client's connection is closed [MQTT-3.3.5-2].
+ */
+function refuse(s: Session, p: IPublishPacket, rc: number, message: string): void {
+  const { stats, opts } = s.gw;
+  opts.logger.debug({ device: s.who?.device, topic: p.topic, rc, message }, 'publish refused');
+  if (p.qos === 0) {
+    stats.publishesDropped++;
+    return;
+  }
+  stats.publishesRefused++;
+  s.settleAck(s.expectAck(p.messageId!, p.qos), rc);
+}
+
+/**
+ * Publishes a Will as the device event it stands for: same topic rules, same authorization (a
+ * gateway's Will for another device needs publish-as rights), content type checked.
+ */
+export async function publishWill(s: Session, will: Will): Promise<void> {
+  const { opts, stats } = s.gw;
+  const route = parseTopic(will.topic, s.dialect);
+  if (!route.ok) return;
+  const target = route.device;
+  if (target !== undefined && target !== s.who!.device) {
+    const d = s.cachedDecision(target) ?? await s.decide(target);
+    if (!d.ok) return;
+  }
+  const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+  const props = s.v5 ? will.properties : undefined;
+  const contentType = props?.contentType;
+  if (contentType !== undefined && !resolveContentType(contentType, payload).ok) return;
+  const event = publishEvent(opts.newId(), new Date(opts.clock.now()).toISOString(), s.who!, {
+    topic: will.topic, qos: will.qos ?? 0, retain: will.retain === true, payload,
+    contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
+  });
+  stats.willsPublished++;
+  // Handed to the bus now (order on the partition); its acceptance is only logged.
+  opts.bus.publish(event).catch((err: unknown) => s.logBusError(err, 'will'));
+}

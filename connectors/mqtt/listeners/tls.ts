@@ -1,0 +1,147 @@
+// MQTT over TLS (`MOORING_MQTTS_PORT`, default 8883), enabled when a server certificate and key are
+// configured. Client certificates are requested but optional (the authz function verifies the chain
+// against the application's trust anchors, not the TLS layer). TLS-PSK: node asks for the key of an
+// identity synchronously during the handshake, so the keys (from authz `pskKeyFor`) are indexed
+// ahead of time, refreshed on every registry change and every minute; an identity not yet known
+// is looked up in the background so that the client's retry succeeds.
+
+import { createServer, DEFAULT_CIPHERS, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { splitIdentity } from '../../../functions/authz/device-view.ts';
+import type { ResolvedOptions } from '../options.ts';
+import type { TlsInfo } from '../core.ts';
+import { startListening, type RunningListener, type StreamHandler } from './tcp.ts';
+
+/** TLS 1.2 PSK suites (node's TLS-PSK works with TLS 1.2 suites; the defaults have none). */
+const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:PSK-AES128-CBC-SHA256:PSK-AES256-CBC-SHA384';
+
+const kPskIdentity = Symbol('mooring.mqtt.pskIdentity');
+type PskSocket = TLSSocket & { [kPskIdentity]?: string };
+
+/** `device@app` with the device part percent-decoded, as authz reads identities. */
+function canonicalIdentity(identity: string): string | undefined {
+  const id = splitIdentity(identity);
+  return id === undefined ? undefined : `${id.device}@${id.application}`;
+}
+
+/** Identity → PSK, kept current from the registry so the handshake can read it synchronously. */
+export class PskIndex {
+  private keys = new Map<string, Buffer>();
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly opts: ResolvedOptions) {
+    this.unsubscribe = opts.registry.onChange(() => { void this.refresh(); });
+    this.timer = setInterval(() => { void this.refresh(); }, 60_000).unref();
+  }
+
+  keyFor(identity: string): Buffer | undefined {
+    const id = canonicalIdentity(identity);
+    if (id === undefined) return undefined;
+    const key = this.keys.get(id);
+    if (key === undefined) void this.lookup(id);
+    return key;
+  }
+
+  private async lookup(identity: string): Promise<void> {
+    try {
+      const key = await this.opts.pskKeyFor(identity, this.opts.registry, this.opts.clock);
+      if (key !== undefined) this.keys.set(identity, Buffer.from(key));
+    } catch { /* the next refresh tries again */ }
+  }
+
+  /** Rebuilds the index from every device with a `psk` credential (name and aliases). */
+  refresh(): Promise<void> {
+    if (this.refreshing !== undefined) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.rebuild().finally(() => {
+      this.refreshing = undefined;
+      if (this.again) { this.again = false; void this.refresh(); }
+    });
+    return this.refreshing;
+  }
+
+  private async rebuild(): Promise<void> {
+    const { registry, pskKeyFor, clock, logger } = this.opts;
+    const next = new Map<string, Buffer>();
+    try {
+      for (const app of await registry.listApplications()) {
+        const appName = app.metadata.name;
+        for (const device of await registry.listDevices(appName)) {
+          const spec = device.spec as typeof device.spec & { credentials?: unknown[] };
+          const creds = spec.authentication?.credentials ?? spec.credentials ?? [];
+          if (!creds.some((c) => typeof c === 'object' && c !== null && 'psk' in c)) continue;
+          for (const name of [device.metadata.name, ...(device.spec.alias ?? [])]) {
+            const identity = `${name}@${appName}`;
+            const key = await pskKeyFor(identity, registry, clock);
+            if (key !== undefined) next.set(identity, Buffer.from(key));
+          }
+        }
+      }
+      this.keys = next;
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'mqtt tls: PSK index refresh failed');
+    }
+  }
+
+  close(): void {
+    this.unsubscribe();
+    clearInterval(this.timer);
+  }
+}
+
+/** The client's certificate chain, leaf first, as DER (empty when it presented none). */
+function peerChain(socket: TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let cert = socket.getPeerCertificate(true) as (ReturnType<TLSSocket['getPeerCertificate']> & { issuerCertificate?: unknown }) | null;
+  const seen = new Set<unknown>();
+  while (cert !== null && cert !== undefined && cert.raw !== undefined && !seen.has(cert)) {
+    seen.add(cert);
+    chain.push(cert.raw);
+    const next = cert.issuerCertificate as typeof cert | undefined;
+    if (next === undefined || next === cert) break;
+    cert = next;
+  }
+  return chain;
+}
+
+export async function listenTls(
+  handle: StreamHandler,
+  port: number,
+  host: string | undefined,
+  tls: Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciphers' | 'minVersion'>,
+  opts: ResolvedOptions,
+): Promise<RunningListener> {
+  const psk = new PskIndex(opts);
+  await psk.refresh();
+  const server = createServer({
+    ...tls,
+    ciphers: tls.ciphers ?? `${DEFAULT_CIPHERS}:${PSK_CIPHERS}`,
+    requestCert: true,
+    rejectUnauthorized: false,
+    pskCallback: (socket: TLSSocket, identity: string) => {
+      const key = psk.keyFor(identity);
+      if (key === undefined) return null;
+      (socket as PskSocket)[kPskIdentity] = identity;
+      return key;
+    },
+  }, (socket: TLSSocket) => {
+    const info: TlsInfo = {};
+    const identity = (socket as PskSocket)[kPskIdentity];
+    if (identity !== undefined) info.pskIdentity = identity;
+    else {
+      const chain = peerChain(socket);
+      if (chain.length > 0) info.certificateChain = chain;
+    }
+    handle(socket, socket.remoteAddress !== undefined ? { tls: info, remoteAddress: socket.remoteAddress } : { tls: info });
+  });
+  server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'mqtt tls handshake failed'));
+  const running = await startListening(server, port, host);
+  return {
+    address: running.address,
+    close: async () => { psk.close(); await running.close(); },
+  };
+}
