@@ -14,6 +14,7 @@ import { parseOptions, type BenchOptions } from './options.ts';
 import type { Job, ScenarioName } from './protocol.ts';
 import { metrics, renderTable, Results, type Observation } from './report.ts';
 import { spread } from './stats.ts';
+import { warmUp } from './warmup.ts';
 import { aedesTarget } from './targets/aedes.ts';
 import { mooringEmbeddedTarget, mooringKafkaTarget } from './targets/mooring.ts';
 import { mosquittoTarget } from './targets/mosquitto.ts';
@@ -57,12 +58,18 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
   });
   try {
     await sleep(300);
+    let warmUpNote: string | undefined;
+    if (running.countAt.kind === 'sink') {
+      // Measured anyway when it fails: PUBACK figures stand; delivered counts then tell the story.
+      await warmUp(running, sinkPort, 30_000).catch((e: Error) => { warmUpNote = e.message; });
+    }
     const baseline = scenario === 'connections' ? await settledRss(running.pid, 1000, 5000) : 0;
     const job = buildJob(o, scenario, running, sinkPort);
     let cpu0 = 0;
     let wall0 = 0;
     const gen = spawnPinned(o.loadCpu, process.execPath, ['--import', 'tsx', LOADGEN, JSON.stringify(job)]);
     const observation: Observation = {};
+    if (warmUpNote) observation.note = warmUpNote;
     jsonLines(gen.child, (m) => {
       if (m.event === 'started') {
         cpu0 = cpuSeconds(running.pid);
@@ -81,7 +88,9 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
       const m = await nextMessage(gen, ['result', 'error'], o.timeLimitMs + 90_000);
       if (m.event === 'error') throw new Error(String(m.message));
       if (wall0 > 0) observation.serverCpu = (cpuSeconds(running.pid) - cpu0) / ((Date.now() - wall0) / 1000);
-      return { ...(m.measurement as Observation), ...observation };
+      const measured = m.measurement as Observation;
+      const note = [observation.note, measured.note].filter(Boolean).join('; ');
+      return { ...measured, ...observation, ...(note ? { note } : {}) };
     } finally {
       await gen.stop(1000);
     }
