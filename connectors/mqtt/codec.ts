@@ -51,14 +51,21 @@ export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
   decoded = undefined;
   decodeError = undefined;
   if (e !== undefined) {
-    (shared as unknown as { _resetState(): void })._resetState();
+    reset();
     return e;
   }
   if (p === undefined) {
-    (shared as unknown as { _resetState(): void })._resetState();
+    reset();
     return new Error('incomplete packet');
   }
   return p;
+}
+
+/** After a failed parse: a clean state, including the read position _resetState leaves behind. */
+function reset(): void {
+  const internal = shared as unknown as { _resetState(): void; _pos: number };
+  internal._resetState();
+  internal._pos = 0;
 }
 
 /** Encodes any packet (CONNACK, SUBACK, DISCONNECT, command PUBLISH…) with mqtt-packet. */
