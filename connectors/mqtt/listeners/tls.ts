@@ -11,8 +11,31 @@ import type { ResolvedOptions } from '../options.ts';
 import type { TlsInfo } from '../core.ts';
 import { startListening, type RunningListener, type StreamHandler } from './tcp.ts';
 
-/** TLS 1.2 PSK suites (node's TLS-PSK works with TLS 1.2 suites; the defaults have none). */
+/** TLS 1.2 PSK suites (the defaults have none). */
 const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:PSK-AES128-CBC-SHA256:PSK-AES256-CBC-SHA384';
+
+/**
+ * TLS 1.3 suites with SHA-256 first, chosen by the server: OpenSSL uses a PSK from the (legacy)
+ * callback in TLS 1.3 only with a SHA-256 suite, otherwise it silently falls back to a
+ * certificate handshake.
+ */
+const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
+
+function defaultCiphers(): string {
+  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).join(':');
+  return `${TLS13_SUITES}:${rest}:${PSK_CIPHERS}`;
+}
+
+/**
+ * Whether the handshake really used the pre-shared key. node calls pskCallback as soon as a
+ * client offers an identity, before the key is proven, and a TLS 1.3 handshake may then go on
+ * without the PSK: only a PSK suite (TLS 1.2) or an accepted PSK (TLS 1.3, reported as a resumed
+ * session) proves the identity.
+ */
+function pskUsed(socket: TLSSocket): boolean {
+  if (socket.getProtocol() === 'TLSv1.3') return socket.isSessionReused();
+  return socket.getCipher().name.includes('PSK');
+}
 
 const kPskIdentity = Symbol('mooring.mqtt.pskIdentity');
 type PskSocket = TLSSocket & { [kPskIdentity]?: string };
@@ -119,7 +142,8 @@ export async function listenTls(
   await psk.refresh();
   const server = createServer({
     ...tls,
-    ciphers: tls.ciphers ?? `${DEFAULT_CIPHERS}:${PSK_CIPHERS}`,
+    ciphers: tls.ciphers ?? defaultCiphers(),
+    honorCipherOrder: true,
     requestCert: true,
     rejectUnauthorized: false,
     pskCallback: (socket: TLSSocket, identity: string) => {
@@ -131,7 +155,7 @@ export async function listenTls(
   }, (socket: TLSSocket) => {
     const info: TlsInfo = {};
     const identity = (socket as PskSocket)[kPskIdentity];
-    if (identity !== undefined) info.pskIdentity = identity;
+    if (identity !== undefined && pskUsed(socket)) info.pskIdentity = identity;
     else {
       const chain = peerChain(socket);
       if (chain.length > 0) info.certificateChain = chain;
