@@ -44,10 +44,16 @@ export interface StartOptions {
   bus?: EventBus;
 }
 
-async function createBus(config: Readonly<Config>, logger: Logger): Promise<EventBus> {
+/**
+ * The in-memory broker, or Kafka (single-host mode). On Kafka the bus publishes to the topic of
+ * the Broker the knative/ Triggers name (`knative-broker-<ns>-<broker>`), the topic they read.
+ */
+async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined): Promise<EventBus> {
   if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
   const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
-  return new KafkaEventBus({ brokers: config.kafkaBrokers, logger: logger.child({ component: 'kafka' }) });
+  return new KafkaEventBus({
+    brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, logger: logger.child({ component: 'kafka' }),
+  });
 }
 
 /** A PEM given inline, or the path of a PEM file. */
@@ -89,7 +95,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(async () => transport.close());
     const push = new Map<string, PushTrigger>();
     closers.push(async () => { for (const p of push.values()) await p.sink.close(); });
-    const bus = opts.bus ?? await createBus(config, logger);
+    const triggers = await loadTriggers(config.knativeDir);
+    const bus = opts.bus ?? await createBus(config, logger, triggers[0]);
     closers.push(() => bus.close());
 
     const ctx: FunctionContext = {
@@ -105,7 +112,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
 
     // The pipeline Triggers of knative/, then one push Trigger per application with an endpoint.
-    await startEmbeddedBroker(bus, await loadTriggers(config.knativeDir), resolve);
+    await startEmbeddedBroker(bus, triggers, resolve);
     const brokers = brokerDeliveries((await readManifests(config.knativeDir)).map((m) => m.doc));
     const sameEndpoint = (a: PushEndpoint) => JSON.stringify(a);
     const syncPush = async () => {
