@@ -123,6 +123,16 @@ test('clean session false is refused: v3.1.1 rc 2, v5 0x83', async () => {
   }
 });
 
+/** Resolves with `p`, or rejects after `ms` (the timer is cleared either way). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(what)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function commandOnce(c: MqttClient): Promise<string> {
   return new Promise((resolve) => c.once('message', (topic) => resolve(topic)));
 }
@@ -148,16 +158,17 @@ test('the five command cases with MQTT.js and their exact delivered topics', asy
 });
 
 test('mosquitto_sub receives a command on command/inbox//#', async () => {
-  const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'device1@app1', '-P', 'hey', '-t', 'command/inbox//#', '-C', '1', '-v', '-V', 'mqttv5']);
+  const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'device1@app1', '-P', 'hey', '-t', 'command/inbox//#', '-C', '1', '-v', '-V', 'mqttv5'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   sub.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<void>((r) => sub.once('exit', () => r()));
   try {
     await until('mosquitto_sub subscribed', () => gw.deliverCommand('app1', 'device1', 'SET', Buffer.from('on')) > 0);
-    await Promise.race([exited, new Promise((_, rej) => setTimeout(() => rej(new Error('mosquitto_sub did not exit')), 5000))]);
+    await within(exited, 5000, 'mosquitto_sub did not exit');
     assert.is(out.trim(), 'command/inbox//SET on');
   } finally {
     sub.kill();
+    sub.stdout.destroy();
   }
 });
 
@@ -189,7 +200,7 @@ test('keep-alive expiry: a client silent for 1.5 × Keep Alive is disconnected',
   sock.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'ka', keepalive: 1, username: 'device1@app1', password: Buffer.from('hey') }));
   const closed = new Promise<void>((r) => sock.once('close', () => r()));
   sock.resume();
-  await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('not disconnected')), 5000))]);
+  await within(closed, 5000, 'not disconnected');
 });
 
 test.run();
