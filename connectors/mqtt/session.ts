@@ -282,10 +282,9 @@ export class Session {
     const { opts } = this.gw;
     const epoch = this.gw.epoch;
     const who = this.who!;
-    let decision: Decision;
     const out = await opts.authorizeAs({ application: who.application, sender: who.device, device }, opts.registry);
     if (out.ok) this.gw.rememberDevice(out.device);
-    decision = { ok: out.ok, message: out.ok ? '' : out.message, expires: opts.clock.now() + opts.authzCacheTtlMs, epoch };
+    const decision: Decision = { ok: out.ok, message: out.ok ? '' : out.message, expires: opts.clock.now() + opts.authzCacheTtlMs, epoch };
     (this.authz ??= new AuthzCache(opts.authzCacheSize)).set(device, decision);
     return decision;
   }
