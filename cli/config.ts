@@ -17,6 +17,8 @@ export interface Config {
   /** Port of the demo application's sink; only started with the demo registry. */
   demoSinkPort: number;
   kafkaBrokers: string[] | undefined;
+  /** Single-host mode: also write each application's final events to `events-<app>`. */
+  kafkaAppTopics: boolean;
   instance: string;
   logLevel: string;
   maxPacketSize: number;
@@ -47,6 +49,13 @@ function positive(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be 1/true or 0/false, got ${JSON.stringify(raw)}`);
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
@@ -60,6 +69,10 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_TLS_CERT and MOORING_TLS_KEY go together');
   }
+  const kafkaAppTopics = flag(env, 'MOORING_KAFKA_APP_TOPICS');
+  if (kafkaAppTopics && !(brokers && brokers.length > 0)) {
+    throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_KAFKA_APP_TOPICS needs MOORING_KAFKA_BROKERS');
+  }
   const config: Config = {
     registryPath: env.MOORING_REGISTRY || undefined,
     dataDir: env.MOORING_DATA_DIR || './.mooring',
@@ -72,6 +85,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     ingressPort: port(env, 'MOORING_INGRESS_PORT', 8081),
     demoSinkPort: port(env, 'MOORING_DEMO_SINK_PORT', 8088),
     kafkaBrokers: brokers && brokers.length > 0 ? brokers : undefined,
+    kafkaAppTopics,
     instance: env.MOORING_INSTANCE || 'drogue',
     logLevel,
     maxPacketSize: positive(env, 'MOORING_MQTT_MAX_PACKET_SIZE', 16 * 1024),

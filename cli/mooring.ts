@@ -15,7 +15,8 @@ import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoi
 import { FileRegistry } from '../connectors/registry/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
-import type { EventBus, TriggerSpec } from '../functions/ports/bus.ts';
+import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
+import { MooringError } from '../functions/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
@@ -54,6 +55,30 @@ async function createBus(config: Readonly<Config>, logger: Logger, broker: { nam
   return new KafkaEventBus({
     brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, logger: logger.child({ component: 'kafka' }),
   });
+}
+
+/**
+ * On Kafka the KafkaSink `mooring-dead-letter` is its topic (the record goes there before the
+ * failed event's offset is committed); the recorder still keeps and logs the recent ones.
+ */
+async function kafkaDeadLetter(config: Readonly<Config>, bus: EventBus, recorder: Subscriber): Promise<Subscriber> {
+  if (!config.kafkaBrokers) return recorder;
+  const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
+  if (!(bus instanceof KafkaEventBus)) return recorder;
+  const { kafkaSink, DEAD_LETTER_TOPIC } = await import('../connectors/kafka/sink.ts');
+  const toKafka = kafkaSink(bus, () => DEAD_LETTER_TOPIC);
+  return async (event) => {
+    await toKafka(event);
+    return recorder(event);
+  };
+}
+
+/** MOORING_KAFKA_APP_TOPICS: each application's final events also to `events-<app>` (Kafka only). */
+async function startAppTopics(bus: EventBus, broker: { namespace: string; broker: string } | undefined): Promise<void> {
+  const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
+  if (!(bus instanceof KafkaEventBus)) throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_KAFKA_APP_TOPICS needs MOORING_KAFKA_BROKERS');
+  const { startApplicationTopics } = await import('../connectors/kafka/app-topics.ts');
+  await startApplicationTopics(bus, broker ?? { namespace: 'default', broker: 'default' });
 }
 
 /** A PEM given inline, or the path of a PEM file. */
@@ -108,11 +133,12 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       functions: [normalize, contentType],
       ctx,
       uri: (uri) => createPushSink({ endpoint: { url: uri }, transport, logger }),
-      deadLetter: deadLetters.subscriber,
+      deadLetter: await kafkaDeadLetter(config, bus, deadLetters.subscriber),
     });
 
     // The pipeline Triggers of knative/, then one push Trigger per application with an endpoint.
     await startEmbeddedBroker(bus, triggers, resolve);
+    if (config.kafkaAppTopics) await startAppTopics(bus, triggers[0]);
     const brokers = brokerDeliveries((await readManifests(config.knativeDir)).map((m) => m.doc));
     const sameEndpoint = (a: PushEndpoint) => JSON.stringify(a);
     const syncPush = async () => {

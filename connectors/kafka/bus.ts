@@ -116,11 +116,24 @@ export class KafkaEventBus implements EventBus {
     return this.send(Array.isArray(events) ? events : [events]);
   }
 
+  /**
+   * Publishes to another topic (created when missing) with the same binding and key: what a
+   * KafkaSink does (./sink.ts). Resolves after acks=all, like publish.
+   */
+  publishTo(topic: string, events: CloudEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.sendTo(topic, events);
+  }
+
   /** Publishing without the closed check: replies of deliveries still in flight during close. */
   private async send(events: CloudEvent[]): Promise<void> {
+    return this.sendTo(this.topic, events);
+  }
+
+  private async sendTo(topic: string, events: CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.topicReady(this.topic);
-    await this.producer.send(this.topic, events.map(encodeBinary));
+    await this.topicReady(topic);
+    await this.producer.send(topic, events.map(encodeBinary));
   }
 
   /** ensureTopic bounded by publishTimeoutMs, so a first publish never outlasts its deadline. */

@@ -102,3 +102,35 @@ export async function stopKafkaTemporarily(kafka: TestKafka, ms: number, how: 's
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
+
+/** A broker of the test's own, for fault tests that stop Kafka (the shared one must stay up). */
+export interface OwnKafka extends TestKafka {
+  /** Stops the broker and removes its data. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker of its own through kafka.sh (id `<prefix>-<pid>`), so stopping it disturbs no
+ * other test. Killed at process exit if `close` was not called.
+ */
+export async function startOwnKafka(prefix: string): Promise<OwnKafka> {
+  const id = `${prefix}-${process.pid}`;
+  await kafkaSh(['provision'], 600_000);
+  const address = await kafkaSh(['start', id], 150_000);
+  const onExit = (): void => {
+    try {
+      const pid = Number(readFileSync(join(RUN_DIR, id, 'pid'), 'utf8'));
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch { /* already gone */ }
+    rmSync(join(RUN_DIR, id), { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  return {
+    ...controlled([address], id),
+    async close() {
+      process.removeListener('exit', onExit);
+      await kafkaSh(['kill', id], 60_000).catch(() => undefined);
+      rmSync(join(RUN_DIR, id), { recursive: true, force: true });
+    },
+  };
+}
