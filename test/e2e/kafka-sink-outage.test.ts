@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
 import { realSleep, type Sleep } from '../../connectors/broker/delivery.ts';
@@ -103,12 +103,11 @@ test('the application down beyond the retry budget: every event is dead-lettered
   const deadInKafka = new Map<string, number>();
   let wrongCode = 0;
   let deadLetterRecords = 0;
-  let consumer: Consumer | undefined;
   const { mooring, devices } = await start('deadend', sink, ['d1', 'd2'], compressed);
   // The topic exists once Mooring wrote a dead letter; create it first so the reader can join.
   await (mooring.bus as KafkaEventBus).ensureTopic(DEAD_LETTER_TOPIC);
-  consumer = reader.consumer({ groupId: uniqueName('dead-reader'), sessionTimeout: 10_000 });
-  cleanups.push(async () => { await consumer?.disconnect(); });
+  const consumer = reader.consumer({ groupId: uniqueName('dead-reader'), sessionTimeout: 10_000 });
+  cleanups.push(async () => { await consumer.disconnect(); });
   await consumer.connect();
   await consumer.subscribe({ topics: [DEAD_LETTER_TOPIC], fromBeginning: true });
   await consumer.run({
