@@ -1,7 +1,8 @@
 // Aedes (npm) as a system under test: bench/targets/aedes-server.ts in its own node process,
 // pinned with taskset; authentication through its `authenticate` hook when asked for.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnPinned, waitForPort } from '../children.ts';
@@ -16,8 +17,10 @@ export const aedesTarget: Target = {
     try { require.resolve('aedes'); return undefined; } catch { return 'aedes is not installed (npm install)'; }
   },
   async version() {
-    const pkg = require.resolve('aedes/package.json');
-    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    // aedes' exports map hides package.json: walk up from its entry point.
+    let dir = dirname(require.resolve('aedes'));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   },
   supports(scenario) {
     return scenario !== 'push-sink';
