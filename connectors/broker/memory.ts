@@ -17,11 +17,27 @@ import { compileTriggerFilter, type EventPredicate } from './filters.ts';
 export interface InMemoryEventBusOptions {
   /** Most events accepted and not yet handled by every matching trigger (default 10 000). */
   capacity?: number;
+  /**
+   * How long a publish into a full bus waits for room before it is refused with MOORING_BUS_FULL
+   * (default 2000 ms; 0 refuses at once). Waiting is the backpressure: the MQTT gateway stops
+   * reading from a connection whose publishes are not yet accepted, so a fast device slows down
+   * instead of losing its QoS 0 messages or having its connection closed.
+   */
+  fullWaitMs?: number;
   /** Partition keys delivered at the same time, per trigger (default 16). */
   concurrency?: number;
   /** Waits between retries; tests pass a fake. */
   sleep?: Sleep;
   logger?: Logger;
+}
+
+/** A publish waiting for room in a full bus. */
+interface Waiter {
+  readonly events: CloudEvent | CloudEvent[];
+  readonly count: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** One published event shared by the triggers it matched; counts against capacity until all are done. */
@@ -45,6 +61,8 @@ class Fifo<T> {
 
   push(item: T): void { this.items.push(item); }
 
+  peek(): T | undefined { return this.head < this.items.length ? this.items[this.head] : undefined; }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
@@ -62,6 +80,9 @@ class Fifo<T> {
 
 export class InMemoryEventBus implements EventBus {
   private readonly capacity: number;
+  private readonly fullWaitMs: number;
+  /** Publishes waiting for room, in arrival order (later publishes queue behind them: order holds). */
+  private readonly waiters = new Fifo<Waiter>();
   private readonly concurrency: number;
   private readonly sleep: Sleep;
   private readonly logger: Logger;
@@ -74,6 +95,7 @@ export class InMemoryEventBus implements EventBus {
 
   constructor(options: InMemoryEventBusOptions = {}) {
     this.capacity = options.capacity ?? 10_000;
+    this.fullWaitMs = options.fullWaitMs ?? 2000;
     this.concurrency = options.concurrency ?? 16;
     if (!(this.capacity > 0) || !(this.concurrency > 0)) throw new Error('capacity and concurrency must be positive');
     this.sleep = options.sleep ?? realSleep;
@@ -86,11 +108,36 @@ export class InMemoryEventBus implements EventBus {
   publish(events: CloudEvent | CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new MooringError('MOORING_UNAVAILABLE', 'the event bus is closed'));
     const count = Array.isArray(events) ? events.length : 1;
-    if (this.pending + count > this.capacity) {
-      return Promise.reject(new MooringError('MOORING_BUS_FULL', `the event bus holds ${this.pending} events (capacity ${this.capacity})`));
+    if (this.waiters.length === 0 && this.pending + count <= this.capacity) {
+      this.accept(events);
+      return Promise.resolve();
     }
-    this.accept(events);
-    return Promise.resolve();
+    if (this.fullWaitMs === 0 || count > this.capacity) return Promise.reject(this.fullError());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { events, count, resolve, reject, timer: undefined };
+      waiter.timer = setTimeout(() => {
+        // Leaves the queue lazily: admitWaiters skips a waiter whose timer fired.
+        waiter.timer = undefined;
+        reject(this.fullError());
+      }, this.fullWaitMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private fullError(): MooringError {
+    return new MooringError('MOORING_BUS_FULL', `the event bus holds ${this.pending} events (capacity ${this.capacity})`);
+  }
+
+  /** Accepts waiting publishes, oldest first, while there is room. */
+  private admitWaiters(): void {
+    for (let w = this.waiters.peek(); w !== undefined; w = this.waiters.peek()) {
+      if (w.timer === undefined) { this.waiters.shift(); continue; } // already refused
+      if (this.pending + w.count > this.capacity) return;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.accept(w.events);
+      w.resolve();
+    }
   }
 
   /**
@@ -130,7 +177,10 @@ export class InMemoryEventBus implements EventBus {
 
   /** Called by a runner when it is done with (or drops) an envelope. */
   settle(envelope: Envelope): void {
-    if (--envelope.remaining === 0 && --this.pending === 0 && this.idleWaiters.length > 0) {
+    if (--envelope.remaining !== 0) return;
+    --this.pending;
+    if (this.waiters.length > 0) this.admitWaiters();
+    if (this.pending === 0 && this.idleWaiters.length > 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
@@ -168,6 +218,11 @@ export class InMemoryEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
+      if (w.timer === undefined) continue;
+      clearTimeout(w.timer);
+      w.reject(new MooringError('MOORING_UNAVAILABLE', 'the event bus is closed'));
+    }
     const runners = this.active;
     this.active = [];
     this.runners.clear();

@@ -198,7 +198,7 @@ test('destinationAddress: the URI, or the cluster-local address of a referenced 
 });
 
 test('publish beyond capacity rejects with MOORING_BUS_FULL; capacity frees as deliveries finish', async () => {
-  const bus = new InMemoryEventBus({ capacity: 3, sleep: noSleep });
+  const bus = new InMemoryEventBus({ capacity: 3, sleep: noSleep, fullWaitMs: 0 });
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
   const got = new Inbox(5000);
@@ -219,6 +219,44 @@ test('publish beyond capacity rejects with MOORING_BUS_FULL; capacity frees as d
   await got.untilCount(5);
   await bus.close();
   assert.is(bus.queued, 0);
+});
+
+test('a publish into a full bus waits for room, in order, and is accepted once deliveries free it', async () => {
+  const bus = new InMemoryEventBus({ capacity: 2, sleep: noSleep, fullWaitMs: 30_000 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const got = new Inbox(5000);
+  await bus.addTrigger({ name: 'slow', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' } }, async (e) => {
+    await gate;
+    got.push(e);
+    return undefined;
+  });
+  await bus.publish([testEvent('a', { n: 1 }), testEvent('a', { n: 2 })]);
+  let settled = 0;
+  const third = bus.publish(testEvent('a', { n: 3 })).then(() => { settled++; });
+  const fourth = bus.publish(testEvent('a', { n: 4 })).then(() => { settled++; });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(settled, 0, 'no room yet: the publishes wait instead of being refused');
+  release();
+  await Promise.all([third, fourth]);
+  await got.untilCount(4);
+  assert.equal(got.events.map((e) => e.extensions.n), [1, 2, 3, 4], 'waiting publishes keep their order');
+  await bus.close();
+});
+
+test('a publish that waits longer than fullWaitMs is refused with MOORING_BUS_FULL; close refuses the rest', async () => {
+  const bus = new InMemoryEventBus({ capacity: 1, sleep: noSleep, fullWaitMs: 20 });
+  await bus.addTrigger({ name: 'stuck', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' } }, () => new Promise(() => {}));
+  await bus.publish(testEvent('a'));
+  const err = await bus.publish(testEvent('a')).then(() => undefined, (e: unknown) => e);
+  assert.ok(isMooringError(err, 'MOORING_BUS_FULL'), String(err));
+  const slow = new InMemoryEventBus({ capacity: 1, sleep: noSleep, fullWaitMs: 60_000 });
+  await slow.addTrigger({ name: 'stuck', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' } }, () => new Promise(() => {}));
+  await slow.publish(testEvent('a'));
+  const waiting = slow.publish(testEvent('a')).then(() => undefined, (e: unknown) => e);
+  void slow.close();
+  assert.ok(isMooringError(await waiting, 'MOORING_UNAVAILABLE'));
+  void bus.close();
 });
 
 test('an event no trigger matches is not held', async () => {
