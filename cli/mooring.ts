@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { assertValidEvent } from '../events/validate.ts';
 import { InMemoryEventBus } from '../connectors/broker/memory.ts';
@@ -139,6 +140,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     // The pipeline Triggers of knative/, then one push Trigger per application with an endpoint.
     await startEmbeddedBroker(bus, triggers, resolve);
     if (config.kafkaAppTopics) await startAppTopics(bus, triggers[0]);
+    const appTemplate = join(config.knativeDir, 'templates', 'app-trigger.yaml');
     const brokers = brokerDeliveries((await readManifests(config.knativeDir)).map((m) => m.doc));
     const sameEndpoint = (a: PushEndpoint) => JSON.stringify(a);
     const syncPush = async () => {
@@ -153,7 +155,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       }
       for (const [app, endpoint] of desired) {
         if (push.has(app)) continue;
-        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url }, { brokers });
+        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url }, { brokers, template: appTemplate });
         const sink = createPushSink({ endpoint, transport, logger: logger.child({ application: app }) });
         const dls = trigger.delivery?.deadLetterSink;
         await bus.addTrigger(trigger, sink, dls ? resolve(dls, trigger) : undefined);

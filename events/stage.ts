@@ -7,6 +7,13 @@
 export const STAGE_EXTENSION = 'mooringstage';
 
 export const Stage = {
+  /**
+   * Set by connectors on io.drogue.connection.v1. Connection events then take the same Triggers
+   * as the device's publishes (normalize, content-type, push), one at a time per partitionkey on
+   * each, so an application sees connected → the device's events → disconnected in order; a
+   * shorter path would let a disconnect overtake the last messages.
+   */
+  raw: 'raw',
   /** Set by normalize; content-type removes it. */
   normalized: 'normalized',
 } as const;

@@ -4,7 +4,8 @@
 // event (io.drogue.connection.v1), both keyed by Drogue's partition key `{app}/{sender}` so an
 // application sees connected → data → disconnected in order.
 
-import type { CloudEvent } from '../../events/cloudevent.ts';
+import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
+import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent } from '../../events/constructors.ts';
 import type { UserProperties } from 'mqtt-packet';
 
@@ -60,5 +61,8 @@ export function publishEvent(id: string, time: string, who: SessionIdentity, p: 
 }
 
 export function connectionEvent(id: string, time: string, who: SessionIdentity, instance: string, connected: boolean): CloudEvent {
-  return makeConnectionEvent(who.application, who.device, connected, { id, time, instance });
+  // Marked raw: it takes the publishes' Triggers, keeping its place among them (events/stage.ts).
+  return withAttributes(makeConnectionEvent(who.application, who.device, connected, { id, time, instance }), {
+    extensions: { [STAGE_EXTENSION]: Stage.raw },
+  });
 }

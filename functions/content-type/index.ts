@@ -14,6 +14,8 @@ import type { MooringFunction } from '../ports/runtime.ts';
 import { resolveContentType } from './sniff.ts';
 
 export function applyContentType(event: CloudEvent): CloudEvent {
+  // A connection event passes through (see events/stage.ts): it leaves with the marker removed.
+  if (event.type === EventTypes.connection) return withAttributes(event, { extensions: { [STAGE_EXTENSION]: undefined } });
   if (event.type !== EventTypes.deviceEvent) {
     throw new MooringError('MOORING_INVALID_EVENT', `content-type takes ${EventTypes.deviceEvent}, not ${event.type}`);
   }

@@ -4,7 +4,7 @@
 // registry); the event is about the target device (gateway traffic) or the sender itself.
 // The reply carries `mooringstage: normalized` so that only content-type picks it up next.
 
-import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
+import { withAttributes, type CloudEvent, type ExtensionValue } from '../../events/cloudevent.ts';
 import { deviceEvent } from '../../events/constructors.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { EventTypes, PublishExt } from '../../events/types.ts';
@@ -39,6 +39,8 @@ async function dialectOf(event: CloudEvent, application: string, sender: string,
 }
 
 export async function normalizePublish(event: CloudEvent, ctx: FunctionContext): Promise<CloudEvent> {
+  // A connection event only passes through, so that it keeps its place among the device's events.
+  if (event.type === EventTypes.connection) return withAttributes(event, { extensions: { [STAGE_EXTENSION]: Stage.normalized } });
   if (event.type !== EventTypes.publish) {
     throw new MooringError('MOORING_INVALID_EVENT', `normalize takes ${EventTypes.publish}, not ${event.type}`);
   }

@@ -27,11 +27,14 @@ test('loadTriggers reads the Triggers of knative/ with the Broker delivery defau
   const normalize = byName.get('normalize')!;
   assert.is(normalize.broker, 'mooring');
   assert.is(normalize.namespace, 'default');
-  assert.equal(normalize.filter, { attributes: { type: EventTypes.publish } });
+  assert.equal(normalize.filters, [{ any: [
+    { exact: { type: EventTypes.publish } },
+    { all: [{ exact: { type: EventTypes.connection } }, { exact: { [STAGE_EXTENSION]: Stage.raw } }] },
+  ] }], 'raw publishes and raw connection events take the same chain');
   assert.equal(normalize.subscriber.ref?.name, 'normalize');
   assert.is(normalize.delivery?.retry, 5);
   assert.equal(normalize.delivery?.deadLetterSink?.ref?.name, 'mooring-dead-letter');
-  assert.equal(byName.get('content-type')!.filter?.attributes, { type: EventTypes.deviceEvent, [STAGE_EXTENSION]: Stage.normalized });
+  assert.equal(byName.get('content-type')!.filter?.attributes, { [STAGE_EXTENSION]: Stage.normalized });
 });
 
 test('the app Trigger renders with the values substituted in strings only', async () => {

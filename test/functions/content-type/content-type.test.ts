@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentType } from '../../../functions/content-type/index.ts';
-import { deviceEvent, publishEvent } from '../../../events/constructors.ts';
+import { connectionEvent, deviceEvent, publishEvent } from '../../../events/constructors.ts';
 import { STAGE_EXTENSION, Stage } from '../../../events/stage.ts';
-import type { CloudEvent } from '../../../events/cloudevent.ts';
+import { withAttributes, type CloudEvent } from '../../../events/cloudevent.ts';
 import { isMooringError, type ErrorCode } from '../../../functions/errors.ts';
 import { silentLogger, type FunctionContext } from '../../../functions/ports/runtime.ts';
 import { memoryRegistry } from '../../helpers/memory-registry.ts';
@@ -79,6 +79,12 @@ test('a final event (no stage marker) that already has the right type comes back
 
 test('another event type is MOORING_INVALID_EVENT', async () => {
   await rejects(publishEvent({ id: 'p', time: 't', application: 'a', sender: 's', topic: 't' }), 'MOORING_INVALID_EVENT');
+});
+
+test('a connection event passes through and leaves final: Drogue\'s connection event, marker removed', async () => {
+  const plain = connectionEvent('app1', 'dev1', false, { id: 'c1', time: '2026-01-01T00:00:00Z', instance: 'drogue' });
+  const staged = withAttributes(plain, { extensions: { [STAGE_EXTENSION]: Stage.normalized } });
+  assert.equal(await contentType.handle(staged, ctx), plain);
 });
 
 test.run();

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { normalize } from '../../../functions/normalize/index.ts';
-import { publishEvent } from '../../../events/constructors.ts';
+import { connectionEvent, publishEvent } from '../../../events/constructors.ts';
 import { validateEvent } from '../../../events/validate.ts';
 import { withAttributes, type CloudEvent } from '../../../events/cloudevent.ts';
-import { STAGE_EXTENSION } from '../../../events/stage.ts';
+import { STAGE_EXTENSION, Stage } from '../../../events/stage.ts';
 import { isMooringError, type ErrorCode } from '../../../functions/errors.ts';
 import { silentLogger, type FunctionContext } from '../../../functions/ports/runtime.ts';
 import type { RegistryReader } from '../../../functions/ports/registry.ts';
@@ -135,6 +135,15 @@ test('the wrong event type, missing extensions or an unknown dialect value are M
 test('an event without data stays without data', async () => {
   const e = await run(publish({ payload: undefined }));
   assert.is(e.data, undefined);
+});
+
+test('a raw connection event passes through, only its stage marker advanced (it keeps its place among the publishes)', async () => {
+  const raw = withAttributes(connectionEvent('app1', 'dev1', true, { id: 'c1', time: '2026-01-01T00:00:00Z', instance: 'drogue' }), {
+    extensions: { [STAGE_EXTENSION]: Stage.raw },
+  });
+  const out = await normalize.handle(raw, ctx()) as CloudEvent;
+  assert.equal({ ...out, extensions: { ...out.extensions, [STAGE_EXTENSION]: undefined } }, { ...raw, extensions: { ...raw.extensions, [STAGE_EXTENSION]: undefined } });
+  assert.is(out.extensions[STAGE_EXTENSION], Stage.normalized);
 });
 
 test.run();
