@@ -4,6 +4,8 @@
 // response is the reply (Knative: it goes back into the broker); any other status rejects with
 // DeliveryError(status) carrying the start of the body; network errors and timeouts reject with
 // DeliveryError(undefined). Whether to retry is the bus's decision (isRetriableStatus).
+// Plain http goes through the lean HTTP/1.1 client (http1.ts: one buffer per request, the
+// endpoint's fixed header lines encoded once); https through node's client.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -11,6 +13,7 @@ import type { CloudEvent } from '../../events/cloudevent.ts';
 import { DeliveryError } from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
+import { Http1Pool, type Http1Error, type Http1Origin, type Http1Response } from './http1.ts';
 
 export interface HttpTransportOptions {
   /** Sockets per origin (default 16); requests beyond wait in the agent. */
@@ -41,8 +44,66 @@ export function redactUrl(url: URL): string {
   return copy.href;
 }
 
+// RFC 9110 §5.1 token, and node's check of header values (validateHeaderValue).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** What a plain-http request to one URL with one set of configured headers starts with, built once. */
+interface Http1Target {
+  readonly origin: Http1Origin;
+  /** Request line, Host, Authorization and the configured headers no CloudEvent header can replace. */
+  readonly head: string;
+  /** Configured headers a CloudEvent header of the same name replaces (lower-case name → line). */
+  readonly overridable: ReadonlyArray<readonly [string, string]>;
+  /** Set when the configuration cannot be sent (an invalid header): every send fails with it. */
+  readonly invalid: string | undefined;
+}
+
+function http1Target(url: URL, headers: Readonly<Record<string, string>> | undefined): Http1Target {
+  const origin = { host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname, port: Number(url.port || 80) };
+  let host = `host: ${url.host}\r\n`;
+  let fixed = '';
+  const overridable: Array<readonly [string, string]> = [];
+  let invalid: string | undefined;
+  if (url.username || url.password) {
+    const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+    fixed += `authorization: Basic ${auth}\r\n`;
+  }
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!TOKEN.test(name)) invalid ??= `invalid header name ${JSON.stringify(name)}`;
+    else if (INVALID_VALUE.test(String(value))) invalid ??= `invalid value of header ${name}`;
+    const line = `${name}: ${String(value)}\r\n`;
+    if (lower === 'content-length') continue;
+    if (lower === 'host') host = line;
+    else if (lower === 'content-type' || lower.startsWith('ce-')) overridable.push([lower, line]);
+    else fixed += line;
+  }
+  return { origin, head: `POST ${url.pathname}${url.search} HTTP/1.1\r\n${host}${fixed}`, overridable, invalid };
+}
+
+/** The request as one buffer: head, the event's headers, Content-Length, body. */
+function http1Request(target: Http1Target, message: HttpMessage): Buffer | string {
+  let head = target.head;
+  for (const [name, line] of target.overridable) if (message.headers[name] === undefined) head += line;
+  for (const name in message.headers) {
+    const value = message.headers[name]!;
+    // ce-* values are percent-encoded (no control characters); content-type is the event's own.
+    if (name === 'content-type' && INVALID_VALUE.test(value)) return `invalid value of header ${name}`;
+    head += `${name}: ${value}\r\n`;
+  }
+  head += `content-length: ${message.body.length}\r\n\r\n`;
+  const size = Buffer.byteLength(head, 'latin1');
+  const bytes = Buffer.allocUnsafe(size + message.body.length);
+  bytes.write(head, 0, size, 'latin1');
+  message.body.copy(bytes, size);
+  return bytes;
+}
+
 export class HttpTransport {
   readonly #http: http.Agent;
+  readonly #pool: Http1Pool;
+  readonly #targets = new WeakMap<URL, { headers: SendOptions['headers']; target: Http1Target }>();
   readonly #https: https.Agent;
   readonly #maxResponseBytes: number;
   readonly #logger: Logger;
@@ -52,12 +113,62 @@ export class HttpTransport {
     this.#http = new http.Agent(agentOpts);
     this.#https = new https.Agent(agentOpts);
     this.#maxResponseBytes = opts.maxResponseBytes ?? 1024 * 1024;
+    this.#pool = new Http1Pool({ maxSockets: agentOpts.maxSockets, idleSocketMs: agentOpts.timeout, maxResponseBytes: this.#maxResponseBytes });
     this.#logger = opts.logger ?? silentLogger;
   }
 
   /** POSTs `event` in binary mode to `url`; resolves with the reply event, if the response carries one. */
   send(url: URL, event: CloudEvent, opts: SendOptions = {}): Promise<CloudEvent | undefined> {
+    if (url.protocol === 'http:') return this.#sendHttp1(url, toBinaryHttp(event), opts);
     return this.#attempt(url, toBinaryHttp(event), opts, true);
+  }
+
+  #sendHttp1(url: URL, message: HttpMessage, opts: SendOptions): Promise<CloudEvent | undefined> {
+    let cached = this.#targets.get(url);
+    if (cached === undefined || cached.headers !== opts.headers) {
+      cached = { headers: opts.headers, target: http1Target(url, opts.headers) };
+      this.#targets.set(url, cached);
+    }
+    const target = cached.target;
+    const label = redactUrl(url);
+    if (target.invalid !== undefined) return Promise.reject(new DeliveryError(`${label}: ${target.invalid}`));
+    const bytes = http1Request(target, message);
+    if (typeof bytes === 'string') return Promise.reject(new DeliveryError(`${label}: ${bytes}`));
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    return new Promise<CloudEvent | undefined>((resolve, reject) => {
+      const answer = (err: Http1Error | undefined, res: Http1Response | undefined, fresh: boolean): void => {
+        if (err !== undefined) {
+          // A pooled keep-alive connection the server closed just as it was reused: the request
+          // never reached the application, so it is sent once more on a fresh connection.
+          if (err.stale && !fresh) {
+            request = this.#pool.request(target.origin, bytes, (e, r) => answer(e, r, true), true);
+            return;
+          }
+          clearTimeout(timer);
+          reject(new DeliveryError(`${label}: ${err.message}`, err.tooLarge ? 502 : undefined, { cause: err }));
+          return;
+        }
+        clearTimeout(timer);
+        const r = res!;
+        if (r.status < 200 || r.status > 299) {
+          reject(new DeliveryError(`${label} answered ${r.status}`, r.status, { data: r.body.subarray(0, ERROR_DATA_BYTES) }));
+          return;
+        }
+        if (!hasCloudEvent(r.headers)) { resolve(undefined); return; }
+        try {
+          resolve(fromHttp(r.headers, r.body));
+        } catch (e) {
+          // The event was delivered; an unreadable reply is dropped rather than redelivering.
+          this.#logger.warn({ target: label, status: r.status, err: (e as Error).message }, 'push endpoint replied with an invalid CloudEvent; reply dropped');
+          resolve(undefined);
+        }
+      };
+      let request = this.#pool.request(target.origin, bytes, (e, r) => answer(e, r, false));
+      const timer = setTimeout(() => {
+        request.cancel();
+        reject(new DeliveryError(`${label}: no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
   }
 
   #attempt(url: URL, message: HttpMessage, opts: SendOptions, mayRetryStale: boolean): Promise<CloudEvent | undefined> {
@@ -128,6 +239,7 @@ export class HttpTransport {
 
   /** Closes idle and pooled sockets; in-flight requests are ended. */
   close(): void {
+    this.#pool.close();
     this.#http.destroy();
     this.#https.destroy();
   }
