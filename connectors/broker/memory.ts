@@ -1,7 +1,10 @@
 // The embedded broker: an in-memory EventBus applying Knative Broker/Trigger semantics in one
 // process. Each trigger owns its queue: events with the same `partitionkey` go to its subscriber
 // one at a time in publish order, different keys run concurrently up to a bound; failures retry
-// with the trigger's backoff and end in its dead-letter sink; replies re-enter the broker.
+// with the trigger's backoff and end in its dead-letter sink; replies re-enter the broker, or,
+// when every trigger matching a reply is an in-process function, are handed straight to those
+// triggers' delivery inside the lane that produced them ("fusion": the same events, the same
+// delivery policy and dead letters, the same per-key order, one queue round-trip less).
 // Not durable: what is queued when the process ends is lost (Kafka is the durable adapter).
 
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
@@ -13,6 +16,7 @@ import {
   type DeliverOptions, type DeliveryPolicy, type Sleep,
 } from './delivery.ts';
 import { compileTriggerFilter, type EventPredicate } from './filters.ts';
+import { isInProcessFunction } from './resolver.ts';
 
 export interface InMemoryEventBusOptions {
   /** Most events accepted and not yet handled by every matching trigger (default 10 000). */
@@ -175,6 +179,35 @@ export class InMemoryEventBus implements EventBus {
     }
   }
 
+  /**
+   * A reply: delivered at once, in the caller's lane, when every trigger it matches is an
+   * in-process function (and every event of a multi-event reply is such); else it re-enters.
+   */
+  async handOver(events: CloudEvent | CloudEvent[]): Promise<void> {
+    const list = Array.isArray(events) ? events : [events];
+    const targets: TriggerRunner[][] = [];
+    for (const event of list) {
+      const runners = this.fusable(event);
+      if (runners === undefined) { this.reenter(events); return; }
+      targets.push(runners);
+    }
+    for (let i = 0; i < list.length; i++) {
+      for (const runner of targets[i]!) await runner.deliverFused(list[i]!);
+    }
+  }
+
+  /** The triggers matching `event` when there is at least one and all are in-process functions. */
+  private fusable(event: CloudEvent): TriggerRunner[] | undefined {
+    if (this.closed) return undefined;
+    let found: TriggerRunner[] | undefined;
+    for (const runner of this.active) {
+      if (!runner.match(event)) continue;
+      if (!runner.inProcess) return undefined;
+      (found ??= []).push(runner);
+    }
+    return found;
+  }
+
   /** Called by a runner when it is done with (or drops) an envelope. */
   settle(envelope: Envelope): void {
     if (--envelope.remaining !== 0) return;
@@ -239,6 +272,8 @@ interface RunnerOptions {
 /** One trigger's delivery machinery: per-key lanes, a ready queue, a concurrency bound. */
 class TriggerRunner {
   readonly match: EventPredicate;
+  /** The subscriber is a function in this process: replies may be handed to it directly. */
+  readonly inProcess: boolean;
   private readonly policy: DeliveryPolicy;
   private readonly destination: string;
   private readonly lanes = new Map<string, Lane>();
@@ -261,6 +296,7 @@ class TriggerRunner {
     options: RunnerOptions,
   ) {
     this.match = compileTriggerFilter(trigger);
+    this.inProcess = isInProcessFunction(subscriber);
     this.policy = compileDelivery(trigger.delivery);
     this.destination = destinationAddress(trigger.subscriber, trigger);
     this.concurrency = options.concurrency;
@@ -322,7 +358,7 @@ class TriggerRunner {
   private async deliver(event: CloudEvent): Promise<void> {
     const outcome = await deliverWithRetry(event, this.subscriber, this.policy, this.deliverOptions);
     if (outcome.delivered) {
-      if (outcome.reply !== undefined) this.bus.reenter(outcome.reply);
+      if (outcome.reply !== undefined) await this.bus.handOver(outcome.reply);
       return;
     }
     const log = { id: event.id, type: event.type, status: outcome.status, attempts: outcome.attempts, err: outcome.lastError };
@@ -339,6 +375,19 @@ class TriggerRunner {
     const deadOutcome = await deliverWithRetry(dead, this.deadLetter, this.policy, this.deliverOptions);
     if (!deadOutcome.delivered) {
       this.logger.error({ id: event.id, status: deadOutcome.status, err: deadOutcome.lastError }, 'dead-letter sink failed; event dropped');
+    }
+  }
+
+  /** A fused reply: this trigger's full delivery (retries, dead letter, its own reply) now. */
+  async deliverFused(event: CloudEvent): Promise<void> {
+    if (this.stopped) {
+      this.logger.warn({ id: event.id, trigger: this.trigger.name }, 'reply dropped: the trigger stopped');
+      return;
+    }
+    try {
+      await this.deliver(event);
+    } catch (e) {
+      this.logger.error({ err: e, id: event.id }, 'delivery failed unexpectedly');
     }
   }
 

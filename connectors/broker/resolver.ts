@@ -12,6 +12,16 @@ import type { FunctionContext, MooringFunction } from '../../functions/ports/run
 
 export const DEAD_LETTER_SINK = 'mooring-dead-letter';
 
+const kInProcess = Symbol('mooring.inProcessFunction');
+
+/**
+ * True for a subscriber that is a Mooring function running in this process (no I/O of its own):
+ * a bus may hand such a trigger a reply straight away ("fusion", ARCHITECTURE.md).
+ */
+export function isInProcessFunction(subscriber: Subscriber): boolean {
+  return (subscriber as Subscriber & { [kInProcess]?: true })[kInProcess] === true;
+}
+
 export interface ResolverOptions {
   functions: readonly MooringFunction[];
   ctx: FunctionContext;
@@ -23,7 +33,7 @@ export interface ResolverOptions {
 
 /** A function as a Trigger subscriber: its reply is the reply; its error a failed attempt. */
 export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): Subscriber {
-  return async (event) => {
+  const subscriber: Subscriber & { [kInProcess]?: true } = async (event) => {
     try {
       return (await fn.handle(event, ctx)) ?? undefined;
     } catch (e) {
@@ -32,6 +42,8 @@ export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): S
       throw new DeliveryError(`${fn.name}: ${(e as Error)?.message ?? String(e)}`, 500, { cause: e });
     }
   };
+  subscriber[kInProcess] = true;
+  return subscriber;
 }
 
 export function createResolver(options: ResolverOptions): DestinationResolver {

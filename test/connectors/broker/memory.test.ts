@@ -11,6 +11,8 @@ import {
 } from '../../../connectors/broker/delivery.ts';
 import { compileTriggerFilter } from '../../../connectors/broker/filters.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
+import { functionSubscriber } from '../../../connectors/broker/resolver.ts';
+import type { FunctionContext } from '../../../functions/ports/runtime.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
 
 const noSleep = async (): Promise<void> => {};
@@ -357,6 +359,66 @@ test('adding a trigger twice is refused', async () => {
   await bus.addTrigger(t, async () => undefined);
   const err = await bus.addTrigger(t, async () => undefined).then(() => undefined, (e: unknown) => e);
   assert.instance(err, Error);
+  await bus.close();
+});
+
+// Fusion (ARCHITECTURE.md): a reply every matching Trigger of which is an in-process function is
+// handed to those Triggers directly; anything else matching it makes it re-enter the broker.
+const fnCtx = {} as FunctionContext;
+const fnTrigger = (name: string, type: string, extra: object = {}) => ({
+  name, namespace: 'default', broker: 'mooring', filter: { attributes: { type } }, subscriber: { ref: { kind: 'Service', name } }, ...extra,
+});
+function spyReenter(bus: InMemoryEventBus): CloudEvent[] {
+  const seen: CloudEvent[] = [];
+  const original = bus.reenter.bind(bus);
+  bus.reenter = (events) => { seen.push(...(Array.isArray(events) ? events : [events])); original(events); };
+  return seen;
+}
+
+test('fusion: a reply matched only by in-process functions reaches them without re-entering the broker', async () => {
+  const bus = new InMemoryEventBus({ sleep: noSleep });
+  const reentered = spyReenter(bus);
+  const got: CloudEvent[] = [];
+  await bus.addTrigger(fnTrigger('a', 'a'), functionSubscriber({ name: 'a', handle: (e) => ({ ...e, type: 'b' }) }, fnCtx));
+  await bus.addTrigger(fnTrigger('b', 'b'), functionSubscriber({ name: 'b', handle: (e) => { got.push(e); return undefined; } }, fnCtx));
+  await bus.publish(testEvent('a'));
+  await bus.idle();
+  assert.is(got.length, 1);
+  assert.is(got[0]!.type, 'b');
+  assert.is(reentered.length, 0);
+  await bus.close();
+});
+
+test('fusion: a fused trigger keeps its own delivery policy and dead-letter sink', async () => {
+  const bus = new InMemoryEventBus({ sleep: noSleep });
+  let attempts = 0;
+  const dead: CloudEvent[] = [];
+  await bus.addTrigger(fnTrigger('a', 'a'), functionSubscriber({ name: 'a', handle: (e) => ({ ...e, type: 'b' }) }, fnCtx));
+  await bus.addTrigger(
+    fnTrigger('b', 'b', { delivery: { retry: 2 } }),
+    functionSubscriber({ name: 'b', handle: () => { attempts++; throw new MooringError('MOORING_UNAVAILABLE', 'down'); } }, fnCtx),
+    async (e) => { dead.push(e); return undefined; },
+  );
+  await bus.publish(testEvent('a'));
+  await bus.idle();
+  assert.is(attempts, 3);
+  assert.is(dead.length, 1);
+  assert.is(dead[0]!.type, 'b');
+  assert.is(dead[0]!.extensions.knativeerrordest, 'http://b.default.svc.cluster.local');
+  await bus.close();
+});
+
+test('no fusion when a trigger that is not an in-process function also matches the reply', async () => {
+  const bus = new InMemoryEventBus({ sleep: noSleep });
+  const reentered = spyReenter(bus);
+  const got: string[] = [];
+  await bus.addTrigger(fnTrigger('a', 'a'), functionSubscriber({ name: 'a', handle: (e) => ({ ...e, type: 'b' }) }, fnCtx));
+  await bus.addTrigger(fnTrigger('b', 'b'), functionSubscriber({ name: 'b', handle: () => { got.push('b'); return undefined; } }, fnCtx));
+  await bus.addTrigger({ ...fnTrigger('push', 'b'), subscriber: { uri: 'http://app' } }, async () => { got.push('push'); return undefined; });
+  await bus.publish(testEvent('a'));
+  await bus.idle();
+  assert.equal(got.sort(), ['b', 'push']);
+  assert.is(reentered.length, 1);
   await bus.close();
 });
 
