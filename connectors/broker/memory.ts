@@ -22,10 +22,13 @@ export interface InMemoryEventBusOptions {
   /** Most events accepted and not yet handled by every matching trigger (default 10 000). */
   capacity?: number;
   /**
-   * How long a publish into a full bus waits for room before it is refused with MOORING_BUS_FULL
-   * (default 2000 ms; 0 refuses at once). Waiting is the backpressure: the MQTT gateway stops
-   * reading from a connection whose publishes are not yet accepted, so a fast device slows down
-   * instead of losing its QoS 0 messages or having its connection closed.
+   * How long a full bus may go without making room before the publishes waiting for it are
+   * refused with MOORING_BUS_FULL (default 2000 ms; 0 refuses at once). Waiting is the
+   * backpressure: the MQTT gateway stops reading from a connection whose publishes are not yet
+   * accepted, so a fast device slows down instead of losing its QoS 0 messages or having its
+   * connection closed. The limit is on the bus's progress, not on one publish's wait: with many
+   * connections the queue of waiting publishes is long, and while the bus drains they all get
+   * their turn; only a bus that stopped draining (a stuck subscriber) refuses them.
    */
   fullWaitMs?: number;
   /** Partition keys delivered at the same time, per trigger (default 16). */
@@ -41,7 +44,6 @@ interface Waiter {
   readonly count: number;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
 }
 
 /** One published event shared by the triggers it matched; counts against capacity until all are done. */
@@ -87,6 +89,10 @@ export class InMemoryEventBus implements EventBus {
   private readonly fullWaitMs: number;
   /** Publishes waiting for room, in arrival order (later publishes queue behind them: order holds). */
   private readonly waiters = new Fifo<Waiter>();
+  /** Runs while publishes wait: refuses them if no room was made for fullWaitMs. */
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** When room was last made for a waiting publish (or waiting began). */
+  private lastProgress = 0;
   private readonly concurrency: number;
   private readonly sleep: Sleep;
   private readonly logger: Logger;
@@ -118,15 +124,26 @@ export class InMemoryEventBus implements EventBus {
     }
     if (this.fullWaitMs === 0 || count > this.capacity) return Promise.reject(this.fullError());
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { events, count, resolve, reject, timer: undefined };
-      waiter.timer = setTimeout(() => {
-        // Leaves the queue lazily: admitWaiters skips a waiter whose timer fired.
-        waiter.timer = undefined;
-        reject(this.fullError());
-      }, this.fullWaitMs);
-      this.waiters.push(waiter);
+      this.waiters.push({ events, count, resolve, reject });
+      if (this.stallTimer === undefined) {
+        this.lastProgress = Date.now();
+        this.stallTimer = setTimeout(this.checkStall, this.fullWaitMs);
+      }
     });
   }
+
+  /** No room made for fullWaitMs: every waiting publish is refused; else look again later. */
+  private readonly checkStall = (): void => {
+    this.stallTimer = undefined;
+    if (this.waiters.length === 0) return;
+    const quiet = Date.now() - this.lastProgress;
+    if (quiet < this.fullWaitMs) {
+      this.stallTimer = setTimeout(this.checkStall, this.fullWaitMs - quiet);
+      return;
+    }
+    const err = this.fullError();
+    for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) w.reject(err);
+  };
 
   private fullError(): MooringError {
     return new MooringError('MOORING_BUS_FULL', `the event bus holds ${this.pending} events (capacity ${this.capacity})`);
@@ -135,10 +152,8 @@ export class InMemoryEventBus implements EventBus {
   /** Accepts waiting publishes, oldest first, while there is room. */
   private admitWaiters(): void {
     for (let w = this.waiters.peek(); w !== undefined; w = this.waiters.peek()) {
-      if (w.timer === undefined) { this.waiters.shift(); continue; } // already refused
       if (this.pending + w.count > this.capacity) return;
       this.waiters.shift();
-      clearTimeout(w.timer);
       this.accept(w.events);
       w.resolve();
     }
@@ -212,7 +227,10 @@ export class InMemoryEventBus implements EventBus {
   settle(envelope: Envelope): void {
     if (--envelope.remaining !== 0) return;
     --this.pending;
-    if (this.waiters.length > 0) this.admitWaiters();
+    if (this.waiters.length > 0) {
+      this.lastProgress = Date.now(); // room was made
+      this.admitWaiters();
+    }
     if (this.pending === 0 && this.idleWaiters.length > 0) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
@@ -251,9 +269,9 @@ export class InMemoryEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
-      if (w.timer === undefined) continue;
-      clearTimeout(w.timer);
       w.reject(new MooringError('MOORING_UNAVAILABLE', 'the event bus is closed'));
     }
     const runners = this.active;

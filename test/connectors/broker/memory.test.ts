@@ -246,7 +246,18 @@ test('a publish into a full bus waits for room, in order, and is accepted once d
   await bus.close();
 });
 
-test('a publish that waits longer than fullWaitMs is refused with MOORING_BUS_FULL; close refuses the rest', async () => {
+test('while the bus drains, waiting publishes are accepted even when the queue takes longer than fullWaitMs', async () => {
+  // Many connections each waiting for room make a long queue; it is backpressure, not a stall.
+  const bus = new InMemoryEventBus({ capacity: 1, sleep: noSleep, fullWaitMs: 200 });
+  await bus.addTrigger({ name: 'slow', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' } },
+    () => new Promise((r) => setTimeout(() => r(undefined), 5)));
+  const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+    bus.publish(testEvent('a', { n: i })).then(() => 'accepted', (e: unknown) => String(e))));
+  assert.equal(outcomes.filter((o) => o !== 'accepted'), []);
+  await bus.close();
+});
+
+test('publishes waiting for a bus that made no room for fullWaitMs are refused with MOORING_BUS_FULL; close refuses the rest', async () => {
   const bus = new InMemoryEventBus({ capacity: 1, sleep: noSleep, fullWaitMs: 20 });
   await bus.addTrigger({ name: 'stuck', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' } }, () => new Promise(() => {}));
   await bus.publish(testEvent('a'));
