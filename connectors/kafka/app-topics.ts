@@ -8,30 +8,35 @@
 // record is in that topic, so the topic misses nothing the broker topic holds (at least once).
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import type { EventBus, TriggerSpec } from '../../functions/ports/bus.ts';
+import { renderAppTrigger } from '../broker/triggers.ts';
+import type { EventBus, SubscriptionsFilter, TriggerSpec } from '../../functions/ports/bus.ts';
 import { kafkaSink } from './sink.ts';
 import { applicationEventsTopic } from './topics.ts';
 
 export const APPLICATION_TOPICS_TRIGGER = 'application-topics';
 
 /**
- * The Trigger selecting every application's final events: the push Trigger's filters without the
- * application (an event without one is skipped by the sink).
+ * The Trigger selecting every application's final events: the push Trigger's filters
+ * (knative/templates/app-trigger.yaml, the one routing truth) without the application's (an
+ * event without one is skipped by the sink).
  */
-export function applicationTopicsTrigger(namespace: string, broker: string): TriggerSpec {
+export async function applicationTopicsTrigger(namespace: string, broker: string, template?: string): Promise<TriggerSpec> {
+  const push = await renderAppTrigger({ app: 'any', endpoint: 'http://any.invalid' }, { template });
+  const filters = (push.filters ?? []).filter((f) => !isApplicationFilter(f));
   return {
     name: APPLICATION_TOPICS_TRIGGER,
     namespace,
     broker,
-    filters: [
-      { any: [{ exact: { type: 'io.drogue.event.v1' } }, { exact: { type: 'io.drogue.connection.v1' } }] },
-      { not: { exact: { mooringstage: 'normalized' } } },
-    ],
+    filters,
     subscriber: { uri: `kafka://${broker}/${APPLICATION_TOPICS_TRIGGER}` },
     // A KafkaSink answers 503 while Kafka does not take the record: keep retrying (about 20
     // minutes, each attempt itself bounded by the bus's publishTimeoutMs) rather than skip it.
     delivery: { retry: 100, backoffPolicy: 'linear', backoffDelay: 'PT0.1S' },
   };
+}
+
+function isApplicationFilter(f: SubscriptionsFilter): boolean {
+  return 'exact' in f && Object.keys(f.exact).length === 1 && f.exact.application !== undefined;
 }
 
 /** The application topic of an event, when it belongs to one. */
@@ -45,7 +50,7 @@ export async function startApplicationTopics(
   bus: EventBus & { publishTo(topic: string, events: CloudEvent[]): Promise<void> },
   broker: { namespace: string; broker: string },
 ): Promise<TriggerSpec> {
-  const trigger = applicationTopicsTrigger(broker.namespace, broker.broker);
+  const trigger = await applicationTopicsTrigger(broker.namespace, broker.broker);
   await bus.addTrigger(trigger, kafkaSink(bus, applicationTopicOf));
   return trigger;
 }

@@ -108,6 +108,9 @@ test('the application down beyond the retry budget: every event is dead-lettered
   await (mooring.bus as KafkaEventBus).ensureTopic(DEAD_LETTER_TOPIC);
   const consumer = reader.consumer({ groupId: uniqueName('dead-reader'), sessionTimeout: 10_000 });
   cleanups.push(async () => { await consumer.disconnect(); });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+  consumer.on(consumer.events.CRASH, (e) => console.log(`[sink-beyond-budget] dead-letter reader crashed: ${e.payload.error?.message}`));
   await consumer.connect();
   await consumer.subscribe({ topics: [DEAD_LETTER_TOPIC], fromBeginning: true });
   await consumer.run({
@@ -122,6 +125,7 @@ test('the application down beyond the retry budget: every event is dead-lettered
       if (h('ce_knativeerrorcode') !== '503') wrongCode++;
     },
   });
+  assert.ok(await waitUntil(() => joined, 30_000), 'the dead-letter reader joined its group');
   const deadline = Date.now() + 60_000;
   await Promise.all(devices.map((d) => d.run(TOTAL, 20, deadline)));
   await Promise.all(devices.map((d) => d.complete(TOTAL, Date.now() + 30_000)));
