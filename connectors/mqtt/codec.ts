@@ -4,7 +4,12 @@
 // mqtt-packet parser (parsing is synchronous, so sharing it costs nothing and saves a parser and
 // its buffer list per connection); the small acknowledgements are encoded directly.
 
-import { generate, parser, type Packet } from 'mqtt-packet';
+import { generate, parser, writeToStream, type Packet } from 'mqtt-packet';
+
+// mqtt-packet otherwise fills a cache of 65,536 two-byte buffers (about 6.5 MB of heap) on the
+// first packet it encodes; Mooring encodes only CONNACK, SUBACK and the like with it (the hot
+// acknowledgements are encodeAck below), so numbers are encoded as needed.
+writeToStream.cacheNumbers = false;
 
 /** MQTT control packet types (§2.1.2), the high nibble of the first byte. */
 export const PacketType = {

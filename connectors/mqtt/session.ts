@@ -102,6 +102,11 @@ export class Session {
 
   get v5(): boolean { return this.version === 5; }
 
+  /** The peer's address for logs: from the listener's info, else the socket's own. */
+  get remoteAddress(): string | undefined {
+    return this.info?.remoteAddress ?? (this.stream as { remoteAddress?: string }).remoteAddress;
+  }
+
   /** True while input is held (the keep-alive does not run out meanwhile). */
   get isBlocked(): boolean { return this.blocked > 0; }
 
@@ -324,7 +329,7 @@ export class Session {
   }
 
   private internalError(err: unknown): void {
-    this.gw.opts.logger.error({ err, client: this.info?.remoteAddress, device: this.who?.device }, 'mqtt session failed');
+    this.gw.opts.logger.error({ err, client: this.remoteAddress, device: this.who?.device }, 'mqtt session failed');
     this.disconnect(RC.unspecified, 'internal error');
   }
 

@@ -27,7 +27,7 @@ function refuse(c: ConnectContext, v3: number, v5: number, reason: string): fals
   const packet: IConnackPacket = s.v5
     ? { cmd: 'connack', sessionPresent: false, reasonCode: v5 }
     : { cmd: 'connack', sessionPresent: false, returnCode: v3 };
-  s.gw.opts.logger.info({ client: s.info?.remoteAddress, clientId: c.p.clientId, code: s.v5 ? v5 : v3, reason }, 'mqtt connect refused');
+  s.gw.opts.logger.info({ client: s.remoteAddress, clientId: c.p.clientId, code: s.v5 ? v5 : v3, reason }, 'mqtt connect refused');
   s.sendPacket(packet);
   s.terminate(reason);
   return false;

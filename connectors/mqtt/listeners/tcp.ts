@@ -11,9 +11,15 @@ export interface RunningListener {
 
 export type StreamHandler = (stream: Duplex, info: ConnectionInfo) => void;
 
+/**
+ * No per-connection info object: the session reads the peer address from the socket when it logs
+ * (reading `remoteAddress` here would make node cache a peer-name object on every idle socket).
+ */
+const NO_INFO: ConnectionInfo = Object.freeze({});
+
 export function listenTcp(handle: StreamHandler, port: number, host?: string): Promise<RunningListener> {
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    handle(socket, socket.remoteAddress !== undefined ? { remoteAddress: socket.remoteAddress } : {});
+    handle(socket, NO_INFO);
   });
   return startListening(server, port, host);
 }
