@@ -15,6 +15,7 @@ import type { CommandSubscription } from './commands.ts';
 import { RC } from './reason-codes.ts';
 import { dispatch } from './handlers/index.ts';
 import { publishWill } from './handlers/publish.ts';
+import { rfc3339 } from '../../events/time.ts';
 
 export const NEW = 0;
 export const CONNECTING = 1;
@@ -407,7 +408,7 @@ export class Session {
   publishConnection(connected: boolean): void {
     const { opts } = this.gw;
     if (connected) this.announced = true;
-    opts.bus.publish(connectionEvent(opts.newId(), new Date(opts.clock.now()).toISOString(), this.who!, opts.instance, connected))
+    opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
       .catch((err: unknown) => this.logBusError(err, 'connection event'));
   }
 

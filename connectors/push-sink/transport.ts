@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { DeliveryError } from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
+import { binaryBody, binaryHeaderLines, fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
 import { Http1Pool, type Http1Error, type Http1Origin, type Http1Response } from './http1.ts';
 
 export interface HttpTransportOptions {
@@ -82,21 +82,28 @@ function http1Target(url: URL, headers: Readonly<Record<string, string>> | undef
   return { origin, head: `POST ${url.pathname}${url.search} HTTP/1.1\r\n${host}${fixed}`, overridable, invalid };
 }
 
-/** The request as one buffer: head, the event's headers, Content-Length, body. */
-function http1Request(target: Http1Target, message: HttpMessage): Buffer | string {
+/** The request as one buffer: head, the event's headers, Content-Length, body; or why it cannot be sent. */
+function http1Request(target: Http1Target, event: CloudEvent): Buffer | string {
   let head = target.head;
-  for (const [name, line] of target.overridable) if (message.headers[name] === undefined) head += line;
-  for (const name in message.headers) {
-    const value = message.headers[name]!;
-    // ce-* values are percent-encoded (no control characters); content-type is the event's own.
-    if (name === 'content-type' && INVALID_VALUE.test(value)) return `invalid value of header ${name}`;
-    head += `${name}: ${value}\r\n`;
+  let lines: string;
+  let body: Buffer;
+  if (target.overridable.length === 0) {
+    lines = binaryHeaderLines(event);
+    body = binaryBody(event);
+  } else {
+    const message = toBinaryHttp(event);
+    for (const [name, line] of target.overridable) if (message.headers[name] === undefined) head += line;
+    lines = '';
+    for (const name in message.headers) lines += `${name}: ${message.headers[name]!}\r\n`;
+    body = message.body;
   }
-  head += `content-length: ${message.body.length}\r\n\r\n`;
-  const size = Buffer.byteLength(head, 'latin1');
-  const bytes = Buffer.allocUnsafe(size + message.body.length);
+  // ce-* values are percent-encoded (no control characters); Content-Type is the event's own.
+  if (event.datacontenttype !== undefined && INVALID_VALUE.test(event.datacontenttype)) return 'invalid value of header content-type';
+  head += `${lines}content-length: ${body.length}\r\n\r\n`;
+  const size = head.length; // latin1: one byte per character
+  const bytes = Buffer.allocUnsafe(size + body.length);
   bytes.write(head, 0, size, 'latin1');
-  message.body.copy(bytes, size);
+  body.copy(bytes, size);
   return bytes;
 }
 
@@ -119,11 +126,11 @@ export class HttpTransport {
 
   /** POSTs `event` in binary mode to `url`; resolves with the reply event, if the response carries one. */
   send(url: URL, event: CloudEvent, opts: SendOptions = {}): Promise<CloudEvent | undefined> {
-    if (url.protocol === 'http:') return this.#sendHttp1(url, toBinaryHttp(event), opts);
+    if (url.protocol === 'http:') return this.#sendHttp1(url, event, opts);
     return this.#attempt(url, toBinaryHttp(event), opts, true);
   }
 
-  #sendHttp1(url: URL, message: HttpMessage, opts: SendOptions): Promise<CloudEvent | undefined> {
+  #sendHttp1(url: URL, event: CloudEvent, opts: SendOptions): Promise<CloudEvent | undefined> {
     let cached = this.#targets.get(url);
     if (cached === undefined || cached.headers !== opts.headers) {
       cached = { headers: opts.headers, target: http1Target(url, opts.headers) };
@@ -132,7 +139,7 @@ export class HttpTransport {
     const target = cached.target;
     const label = redactUrl(url);
     if (target.invalid !== undefined) return Promise.reject(new DeliveryError(`${label}: ${target.invalid}`));
-    const bytes = http1Request(target, message);
+    const bytes = http1Request(target, event);
     if (typeof bytes === 'string') return Promise.reject(new DeliveryError(`${label}: ${bytes}`));
     const timeoutMs = opts.timeoutMs ?? 30_000;
     return new Promise<CloudEvent | undefined>((resolve, reject) => {

@@ -12,6 +12,7 @@ import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
 import { authenticate } from './authenticate.ts';
 import { authorizeAs } from './authorize-as.ts';
 import type { AuthenticateRequest, AuthorizeAsRequest } from './types.ts';
+import { rfc3339 } from '../../events/time.ts';
 
 export { authenticate } from './authenticate.ts';
 export { authorizeAs } from './authorize-as.ts';
@@ -91,7 +92,7 @@ function reply(request: CloudEvent, type: string, body: unknown, ctx: FunctionCo
     id: ctx.newId(),
     source: SOURCE,
     type,
-    time: new Date(ctx.clock.now()).toISOString(),
+    time: rfc3339(ctx.clock.now()),
     datacontenttype: 'application/json',
     data: new TextEncoder().encode(JSON.stringify(body)),
     extensions: { inreplyto: request.id },

@@ -12,6 +12,7 @@ import { MooringError } from '../errors.ts';
 import type { MqttDialect } from '../ports/registry.ts';
 import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
 import { dialectFromString, parseTopic, resolveDialect } from './topic.ts';
+import { rfc3339 } from '../../events/time.ts';
 
 /** Publish metadata that stays behind: Drogue's device event does not carry it. */
 const PUBLISH_ONLY: ReadonlySet<string> = new Set([
@@ -57,13 +58,14 @@ export async function normalizePublish(event: CloudEvent, ctx: FunctionContext):
   const device = typeof resolved === 'string' && resolved.length > 0 ? resolved : parsed.device ?? sender;
 
   const carried: Record<string, ExtensionValue> = {};
-  for (const [k, v] of Object.entries(event.extensions)) if (!PUBLISH_ONLY.has(k)) carried[k] = v;
+  const ext = event.extensions;
+  for (const k in ext) if (!PUBLISH_ONLY.has(k)) carried[k] = ext[k]!;
   carried[STAGE_EXTENSION] = Stage.normalized;
 
   const schema = event.dataschema ?? event.extensions[PublishExt.dataschema];
   return deviceEvent({
     id: ctx.newId(),
-    time: new Date(ctx.clock.now()).toISOString(),
+    time: rfc3339(ctx.clock.now()),
     application,
     device,
     sender,

@@ -234,6 +234,29 @@ export function toBinaryHttp(event: CloudEvent): HttpMessage {
   return { headers, body };
 }
 
+/**
+ * The binary-mode header lines of `event` (`name: value\r\n` each, the same headers as
+ * toBinaryHttp, lower-case names) for a transport that writes HTTP/1.1 itself; saves building the
+ * header object per event. Values are percent-encoded except Content-Type (the caller checks it).
+ */
+export function binaryHeaderLines(event: CloudEvent): string {
+  let out = `ce-specversion: ${event.specversion}\r\nce-id: ${percentEncode(event.id)}\r\nce-source: ${percentEncode(event.source)}\r\nce-type: ${percentEncode(event.type)}\r\n`;
+  if (event.subject !== undefined) out += `ce-subject: ${percentEncode(event.subject)}\r\n`;
+  if (event.time !== undefined) out += `ce-time: ${percentEncode(event.time)}\r\n`;
+  if (event.dataschema !== undefined) out += `ce-dataschema: ${percentEncode(event.dataschema)}\r\n`;
+  if (event.datacontenttype !== undefined) out += `content-type: ${event.datacontenttype}\r\n`;
+  const ext = event.extensions;
+  for (const name in ext) out += `${CE_PREFIX}${name}: ${percentEncode(String(ext[name]))}\r\n`;
+  return out;
+}
+
+/** The event's data as the HTTP body (no copy). */
+export function binaryBody(event: CloudEvent): Buffer {
+  const data = event.data;
+  return data === undefined ? EMPTY : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+const EMPTY = Buffer.alloc(0);
+
 /** True when an HTTP response carries a CloudEvent (binary or structured), i.e. a reply. */
 export function hasCloudEvent(headers: HttpHeaders): boolean {
   if (headers['ce-specversion'] !== undefined) return true;

@@ -13,6 +13,7 @@ import { ACK, encodeAck } from '../codec.ts';
 import { publishEvent, type PublishFields } from '../events.ts';
 import { RC } from '../reason-codes.ts';
 import type { Session } from '../session.ts';
+import { rfc3339 } from '../../../events/time.ts';
 
 type Will = NonNullable<IConnectPacket['will']>;
 
@@ -91,7 +92,7 @@ function accept(s: Session, p: IPublishPacket, topic: string): void {
     contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
   };
   const { opts, stats } = s.gw;
-  const event = publishEvent(opts.newId(), new Date(opts.clock.now()).toISOString(), s.who!, fields);
+  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, fields);
   const ack = p.qos > 0 ? s.expectAck(p.messageId!, p.qos) : undefined;
   s.busStarted();
   opts.bus.publish(event).then(() => {
@@ -144,7 +145,7 @@ export async function publishWill(s: Session, will: Will): Promise<void> {
   const props = s.v5 ? will.properties : undefined;
   const contentType = props?.contentType;
   if (contentType !== undefined && !resolveContentType(contentType, payload).ok) return;
-  const event = publishEvent(opts.newId(), new Date(opts.clock.now()).toISOString(), s.who!, {
+  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, {
     topic: will.topic, qos: will.qos ?? 0, retain: will.retain === true, payload,
     contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
   });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { isMooringError } from '../../../functions/errors.ts';
-import { fromHttp, percentDecode, percentEncode, toBinaryHttp } from '../../../functions/runtime/binding.ts';
+import { binaryBody, binaryHeaderLines, fromHttp, percentDecode, percentEncode, toBinaryHttp } from '../../../functions/runtime/binding.ts';
 
 const full: CloudEvent = {
   specversion: '1.0', id: 'id-1', source: 'drogue://app/dev%201', type: 'io.drogue.event.v1',
@@ -107,6 +107,15 @@ test('structured mode: invalid events are refused', () => {
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, subject: 3 }))), 'subject must be a string');
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, data: 1, data_base64: 'AA==' }))), 'mutually exclusive');
   assert.match(invalid({ 'content-type': 'application/cloudevents-batch+json' }, Buffer.from('[]')), 'batched');
+});
+
+test('binaryHeaderLines writes exactly the headers of toBinaryHttp; binaryBody is its body', () => {
+  for (const e of [full, { ...full, subject: undefined, time: undefined, dataschema: undefined, datacontenttype: undefined, data: undefined }]) {
+    const { headers, body } = toBinaryHttp(e);
+    const lines = binaryHeaderLines(e).split('\r\n').filter((l) => l !== '');
+    assert.equal(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])), headers);
+    assert.ok(binaryBody(e).equals(body));
+  }
 });
 
 test.run();
