@@ -7,6 +7,7 @@
 // delivery policy and dead letters, the same per-key order, one queue round-trip less).
 // Not durable: what is queued when the process ends is lost (Kafka is the durable adapter).
 
+import { setMaxListeners } from 'node:events';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
 import { MooringError } from '../../functions/errors.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
@@ -319,6 +320,9 @@ class TriggerRunner {
     this.destination = destinationAddress(trigger.subscriber, trigger);
     this.concurrency = options.concurrency;
     this.logger = options.logger;
+    // Every retry waiting out its backoff listens on this signal: up to `concurrency` at once,
+    // which is bounded, so node's leak warning (at 10) would be a false alarm.
+    setMaxListeners(0, this.abort.signal);
     this.deliverOptions = { sleep: options.sleep, signal: this.abort.signal };
   }
 

@@ -433,4 +433,21 @@ test('no fusion when a trigger that is not an in-process function also matches t
   await bus.close();
 });
 
+test('many keys retrying at once on one trigger raise no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => { warnings.push(w.name); };
+  process.on('warning', onWarning);
+  const bus = new InMemoryEventBus({ concurrency: 20 });
+  let failures = 0;
+  await bus.addTrigger({ name: 'flaky', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' }, delivery: { retry: 1, backoffDelay: 'PT0.05S' } },
+    async () => { failures++; throw new DeliveryError('down', 503); });
+  for (let i = 0; i < 20; i++) await bus.publish(testEvent('a', { partitionkey: `k${i}` }));
+  await bus.idle();
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  assert.is(failures, 40);
+  assert.not.ok(warnings.includes('MaxListenersExceededWarning'), warnings.join(', '));
+  await bus.close();
+});
+
 test.run();
