@@ -5,34 +5,20 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { makeMqttPki, type MqttPki } from '../helpers/mqtt-pki.ts';
 import { silentLogger } from '../../functions/ports/runtime.ts';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
-
-interface Delivery { headers: IncomingHttpHeaders; body: string }
+import { startRecordingApp, waitFor, type RecordingApp, type Received } from '../helpers/http-app.ts';
 
 let pki: MqttPki;
-let app: Server;
+let app: RecordingApp;
 let mooring: Mooring;
-const deliveries: Delivery[] = [];
 
-async function waitFor<T>(what: string, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function deviceEvent(channel: string): Delivery | undefined {
-  return deliveries.find((d) => d.headers['ce-type'] === 'io.drogue.event.v1' && d.headers['ce-subject'] === channel);
+function deviceEvent(channel: string): Received | undefined {
+  return app.received.find((d) => d.headers['ce-type'] === 'io.drogue.event.v1' && d.headers['ce-subject'] === channel);
 }
 
 async function publishOnce(client: mqtt.MqttClient, topic: string, payload: string): Promise<void> {
@@ -46,16 +32,8 @@ async function publishOnce(client: mqtt.MqttClient, topic: string, payload: stri
 
 test.before(async () => {
   pki = makeMqttPki();
-  app = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/events`;
+  app = await startRecordingApp();
+  const url = `${app.url}/events`;
   const registry = pki.path('registry.yaml');
   writeFileSync(registry, [
     `kind: Application\nmetadata:\n  name: app1\nspec:\n  knative:\n    endpoint:\n      url: ${url}\n`
@@ -71,7 +49,7 @@ test.before(async () => {
 
 test.after(async () => {
   await mooring?.close();
-  await new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); });
+  await app?.close();
   pki.cleanup();
 });
 
@@ -101,7 +79,7 @@ test('WebSocket listener: a password-authenticated device\'s publish reaches the
   assert.is(got.headers['ce-sender'], 'device1');
   assert.is(got.headers['content-type'], 'application/octet-stream');
   assert.is(got.body, 'plain bytes');
-  const connection = deliveries.filter((d) => d.headers['ce-type'] === 'io.drogue.connection.v1');
+  const connection = app.received.filter((d) => d.headers['ce-type'] === 'io.drogue.connection.v1');
   assert.ok(connection.length >= 2, 'connection events reach the app too');
 });
 

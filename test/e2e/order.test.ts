@@ -6,8 +6,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,25 +13,17 @@ import mqtt from 'mqtt';
 import { silentLogger } from '../../functions/ports/runtime.ts';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
+import { startRecordingApp, waitFor, type RecordingApp } from '../helpers/http-app.ts';
 
 const N = 300;
 let dir: string;
-let app: Server;
+let app: RecordingApp;
 let mooring: Mooring;
-const seen: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mooring-order-'));
-  app = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/`;
+  app = await startRecordingApp();
+  const url = `${app.url}/`;
   writeFileSync(join(dir, 'registry.yaml'),
     `kind: Application\nmetadata:\n  name: app1\nspec:\n  knative:\n    endpoint:\n      url: ${url}\n---\n`
     + 'kind: Device\nmetadata:\n  name: dev1\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n');
@@ -44,7 +34,7 @@ test.before(async () => {
 
 test.after(async () => {
   await mooring?.close();
-  await new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); });
+  await app?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,10 +44,8 @@ test('an application sees connected, then the device\'s events in order, then di
   for (let i = 0; i < N; i++) client.publish('seq', String(i), { qos: 0 });
   await client.endAsync();
 
-  const deadline = Date.now() + 20_000;
-  while (!seen.some((s) => s.body === '{"connected":false}') && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const seen = app.received;
+  await waitFor('the disconnected event', () => seen.some((s) => s.body === '{"connected":false}'), 20_000);
   const story = seen.map((s) => (s.headers['ce-type'] === 'io.drogue.connection.v1' ? s.body : `#${s.body}`));
   assert.is(story.length, N + 2, `every event and both connection events arrive: ${story.length}`);
   assert.is(story[0], '{"connected":true}');

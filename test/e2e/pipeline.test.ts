@@ -5,8 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,28 +15,15 @@ import { toBinaryHttp } from '../../functions/runtime/binding.ts';
 import { silentLogger } from '../../functions/ports/runtime.ts';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
-
-interface Received { path: string; headers: IncomingHttpHeaders; body: string; status: number }
+import { startRecordingApp, waitFor, type RecordingApp } from '../helpers/http-app.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let dir: string;
-let app: Server;
-let appUrl: string;
+let app: RecordingApp;
 let mooring: Mooring;
-const received: Received[] = [];
 /** Answers per path, consumed in order; the last one repeats. */
 const script = new Map<string, number[]>([['/ok', [200]], ['/flaky', [503, 503, 200]], ['/bad', [400]]]);
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function ingressPost(headers: Record<string, string>, body: Uint8Array): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,22 +45,11 @@ function rawPublish(application: string, sender: string, topic: string, payload:
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mooring-e2e-'));
-  const counters = new Map<string, number>();
-  app = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      const answers = script.get(path) ?? [404];
-      const n = counters.get(path) ?? 0;
-      counters.set(path, n + 1);
-      const status = answers[Math.min(n, answers.length - 1)] as number;
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
-      res.writeHead(status).end();
-    });
+  app = await startRecordingApp((path, n) => {
+    const answers = script.get(path) ?? [404];
+    return answers[Math.min(n, answers.length - 1)] as number;
   });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  const appUrl = app.url;
 
   const registryPath = join(dir, 'registry.yaml');
   const application = (name: string, path: string) =>
@@ -100,7 +75,7 @@ test.before(async () => {
 
 test.after(async () => {
   await mooring?.close();
-  await new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); });
+  await app?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -108,7 +83,7 @@ test('a raw publish reaches the application as io.drogue.event.v1 with Drogue Cl
   const { headers, body } = rawPublish('app1', 'gw', 'temperature/my device', '{"temp":21.5}');
   assert.is(await ingressPost(headers, body), 202);
 
-  const got = await waitFor('the event at /ok', () => received.find((r) => r.path === '/ok'));
+  const got = await waitFor('the event at /ok', () => app.received.find((r) => r.path === '/ok'));
   const h = got.headers;
   assert.is(h['ce-specversion'], '1.0');
   assert.is(h['ce-type'], 'io.drogue.event.v1');
@@ -133,9 +108,9 @@ test('a raw publish reaches the application as io.drogue.event.v1 with Drogue Cl
 test('an app answering 503 twice then 200 receives the event three times and it is delivered once', async () => {
   const { headers, body } = rawPublish('flaky', 'd1', 'state', 'on');
   assert.is(await ingressPost(headers, body), 202);
-  await waitFor('the third attempt', () => received.filter((r) => r.path === '/flaky').length >= 3);
+  await waitFor('the third attempt', () => app.received.filter((r) => r.path === '/flaky').length >= 3);
   await new Promise((r) => setTimeout(r, 1500)); // room for a wrong fourth attempt to show up
-  const attempts = received.filter((r) => r.path === '/flaky');
+  const attempts = app.received.filter((r) => r.path === '/flaky');
   assert.equal(attempts.map((a) => a.status), [503, 503, 200]);
   assert.is(new Set(attempts.map((a) => a.headers['ce-id'])).size, 1, 'the same event each time');
   assert.is(attempts[0]?.headers['content-type'], 'application/octet-stream');
@@ -147,7 +122,7 @@ test('an app answering 400 produces one dead-letter event', async () => {
   assert.is(await ingressPost(headers, body), 202);
   const dead = await waitFor('the dead letter', () => mooring.deadLetters.events.find((e) => e.extensions.application === 'refusing'));
   await new Promise((r) => setTimeout(r, 500));
-  assert.is(received.filter((r) => r.path === '/bad').length, 1, 'a 400 is not retried');
+  assert.is(app.received.filter((r) => r.path === '/bad').length, 1, 'a 400 is not retried');
   assert.is(mooring.deadLetters.events.filter((e) => e.extensions.application === 'refusing').length, 1);
   assert.is(dead.type, 'io.drogue.event.v1');
   assert.is(dead.extensions.knativeerrorcode, 400);
