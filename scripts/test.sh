@@ -9,15 +9,20 @@ if [ -x scripts/ensure-mosquitto-clients.sh ] || [ -f scripts/ensure-mosquitto-c
   bash scripts/ensure-mosquitto-clients.sh || { echo "test: could not install mosquitto-clients" >&2; exit 1; }
 fi
 
-kafka_started=""
+# A broker of this run's own (id suite-<pid>): two runs on one machine never share, or stop, one.
+kafka_id=""
 if [ -z "${MOORING_TEST_KAFKA:-}" ] && [ -f scripts/kafka/kafka.sh ] && [ "${MOORING_TEST_NO_KAFKA:-}" != "1" ]; then
   bash scripts/kafka/kafka.sh provision || { echo "test: Kafka provisioning failed" >&2; exit 1; }
-  MOORING_TEST_KAFKA=$(bash scripts/kafka/kafka.sh start) || { echo "test: Kafka did not start" >&2; exit 1; }
+  kafka_id="suite-$$"
+  MOORING_TEST_KAFKA=$(bash scripts/kafka/kafka.sh start "$kafka_id") || { echo "test: Kafka did not start" >&2; exit 1; }
   export MOORING_TEST_KAFKA
-  kafka_started=1
   echo "test: Kafka at $MOORING_TEST_KAFKA"
 fi
-stop_kafka() { [ -n "$kafka_started" ] && bash scripts/kafka/kafka.sh stop >/dev/null 2>&1; }
+stop_kafka() {
+  [ -n "$kafka_id" ] || return 0
+  bash scripts/kafka/kafka.sh stop "$kafka_id" >/dev/null 2>&1
+  rm -rf "${MOORING_KAFKA_HOME:-.cache/kafka}/run/$kafka_id"
+}
 trap stop_kafka EXIT
 
 # A hard bound for the whole run; each test bounds its own waits.
