@@ -50,6 +50,11 @@ export interface KafkaEventBusOptions {
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
   joinTimeoutMs?: number;
+  /**
+   * Partition keys of one fetched batch delivered at the same time, per Trigger and partition
+   * (default 64); each key's records stay strictly in order.
+   */
+  keyConcurrency?: number;
   /** Longest time between offset commits while a fetched batch is processed (ms, default 500). */
   commitIntervalMs?: number;
   /** Extensions whose integer/boolean type is restored from the string header. */
@@ -67,7 +72,7 @@ function resolveOptions(o: KafkaEventBusOptions): Resolved {
     clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
     lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
     sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
+    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as Resolved;
 }
@@ -187,6 +192,7 @@ export class KafkaEventBus implements EventBus {
       topic,
       groupId: o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name),
       concurrency: o.partitions,
+      keyConcurrency: o.keyConcurrency,
       startFrom: o.startFrom,
       sessionTimeoutMs: o.sessionTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,

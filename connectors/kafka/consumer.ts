@@ -2,9 +2,12 @@
 // broker topic, applying the Trigger's filter and delivery (connectors/broker), and committing a
 // record's offset only once its outcome is final: delivered (and its reply published with
 // acks=all), or accepted by the dead-letter sink, or dropped when there is none. Partitions are
-// processed concurrently, the records of one partition strictly in order, so per-partitionkey
-// order holds. A record whose outcome is not final when the trigger stops stays uncommitted and
-// is delivered again by the next consumer of the group (at least once).
+// processed concurrently; inside a fetched batch the records of one key (partitionkey) form a lane
+// delivered strictly in order, and different keys' lanes run concurrently (bounded), so
+// per-partitionkey order holds without one device waiting for another. The committed offset is
+// the low-water mark: the last record before the first one whose outcome is not final. A record
+// whose outcome is not final when the trigger stops stays uncommitted and is delivered again by
+// the next consumer of the group (at least once; later records of other keys may be repeated).
 
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { CloudEvent } from '../../events/cloudevent.ts';
@@ -23,6 +26,8 @@ export interface TriggerConsumerOptions {
   groupId: string;
   /** Partitions processed at the same time (the topic's partition count). */
   concurrency: number;
+  /** Keys (lanes) of one partition's batch delivered at the same time. */
+  keyConcurrency: number;
   /** Where a group without a committed offset starts: `earliest` (default) or `latest`. */
   startFrom: 'earliest' | 'latest';
   sessionTimeoutMs: number;
@@ -124,32 +129,66 @@ export class TriggerConsumer {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
-    const { topic, partition } = batch;
+    const { topic, partition, messages } = batch;
     let uncommitted: string | undefined;
     let lastCommit = Date.now();
-    const commit = async (): Promise<void> => {
-      if (uncommitted === undefined) return;
-      const offset = (BigInt(uncommitted) + 1n).toString();
-      uncommitted = undefined;
-      lastCommit = Date.now();
-      try {
-        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
-      } catch (e) {
-        // A rebalance took the partition: its next owner delivers from the last commit again.
-        this.logger.warn({ err: (e as Error).message, partition, offset }, 'offset commit failed');
+    let committing: Promise<void> = Promise.resolve();
+    const commit = (): Promise<void> => {
+      committing = committing.then(async () => {
+        if (uncommitted === undefined) return;
+        const offset = (BigInt(uncommitted) + 1n).toString();
+        uncommitted = undefined;
+        lastCommit = Date.now();
+        try {
+          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
+        } catch (e) {
+          // A rebalance took the partition: its next owner delivers from the last commit again.
+          this.logger.warn({ err: (e as Error).message, partition, offset }, 'offset commit failed');
+        }
+      });
+      return committing;
+    };
+
+    // Lanes: the batch's records per key, in offset order. Records without a key share one lane.
+    const lanes = new Map<string, number[]>();
+    for (let i = 0; i < messages.length; i++) {
+      const key = messages[i]!.key?.toString('latin1') ?? '';
+      const lane = lanes.get(key);
+      if (lane) lane.push(i);
+      else lanes.set(key, [i]);
+    }
+    const final = new Uint8Array(messages.length);
+    let low = 0; // index of the first record whose outcome is not final yet
+    let halted = false;
+    const advance = (): void => {
+      const before = low;
+      while (low < messages.length && final[low] === 1) low++;
+      if (low > before) {
+        const offset = messages[low - 1]!.offset;
+        resolveOffset(offset);
+        uncommitted = offset;
       }
+    };
+    const runLane = async (lane: number[]): Promise<void> => {
+      for (const i of lane) {
+        if (halted || !isRunning() || isStale() || this.abort.signal.aborted) return;
+        if (!(await this.process(messages[i]!, partition))) {
+          halted = true; // not final: nothing at or after it may be committed in this batch
+          return;
+        }
+        final[i] = 1;
+        advance();
+        if (Date.now() - lastCommit >= this.options.commitIntervalMs) await commit();
+      }
+    };
+    const pending = [...lanes.values()];
+    const worker = async (): Promise<void> => {
+      for (let lane = pending.shift(); lane !== undefined; lane = pending.shift()) await runLane(lane);
     };
     // Deliveries can outlast the session (retries, backoff): keep the membership alive meanwhile.
     const beat = setInterval(() => { heartbeat().catch(() => undefined); }, this.options.heartbeatIntervalMs);
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.abort.signal.aborted) break;
-        const final = await this.process(message, partition);
-        if (!final) break;
-        resolveOffset(message.offset);
-        uncommitted = message.offset;
-        if (Date.now() - lastCommit >= this.options.commitIntervalMs) await commit();
-      }
+      await Promise.all(Array.from({ length: Math.min(this.options.keyConcurrency, pending.length) }, worker));
     } finally {
       clearInterval(beat);
       await commit();

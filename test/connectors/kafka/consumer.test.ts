@@ -42,7 +42,7 @@ test('a record is committed only after its reply is in Kafka', async () => {
   let publishAttempts = 0;
   const published: CloudEvent[] = [];
   const consumer = new TriggerConsumer(trigger, async (e) => testEvent('io.mooring.test.reply', { partitionkey: String(e.extensions.partitionkey) }), undefined, {
-    topic, groupId, concurrency: 1, startFrom: 'earliest', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000,
+    topic, groupId, concurrency: 1, keyConcurrency: 1, startFrom: 'earliest', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000,
     rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000, commitIntervalMs: 0, typedExtensions: MOORING_TYPED_EXTENSIONS,
     sleep: realSleep, logger: silentLogger,
     publish: async (events) => {
@@ -67,6 +67,110 @@ test('a record is committed only after its reply is in Kafka', async () => {
     assert.ok(await waitUntil(async () => Number(await committed()) >= 1, 20_000), 'then the cause was committed');
     console.log(`[reply-commit] reply publish attempts=${publishAttempts} committed offset=${await committed()}`);
   } finally {
+    await consumer.stop();
+    await admin.disconnect();
+    await bus.close();
+  }
+});
+
+test('keys of one partition are delivered concurrently, each in order; nothing past an unfinished record is committed', async () => {
+  const { brokers } = await ensureKafka();
+  const topic = uniqueName('mooring-key-lanes');
+  const groupId = uniqueName('lanes-group');
+  const bus = new KafkaEventBus({ brokers, topic, partitions: 1 });
+  const kafka = new Kafka({ clientId: 'key-lanes-test', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const trigger: TriggerSpec = {
+    name: 'lanes', namespace: 'default', broker: 'default', subscriber: { uri: 'http://fn.test' },
+    filter: { attributes: { type: 'io.mooring.test.lane' } },
+  };
+  const delivered: string[] = [];
+  let releaseA!: () => void;
+  const aMayFinish = new Promise<void>((r) => { releaseA = r; });
+  const consumer = new TriggerConsumer(trigger, async (e) => {
+    const key = String(e.extensions.partitionkey);
+    const n = Number(e.extensions.n);
+    // A's first record finishes only after B's last one was delivered: one record at a time
+    // per partition could never get there.
+    if (key === 'A' && n === 0) await aMayFinish;
+    delivered.push(`${key}${n}`);
+    if (key === 'B' && n === 4) releaseA();
+    return undefined;
+  }, undefined, {
+    topic, groupId, concurrency: 1, keyConcurrency: 8, startFrom: 'earliest', sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000, commitIntervalMs: 0,
+    typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
+    publish: async (events) => { await bus.publishTo(topic, events); },
+  });
+  const committed = async (): Promise<number> => {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? '-1');
+  };
+  try {
+    await admin.connect();
+    const events = [];
+    for (let n = 0; n < 5; n++) {
+      events.push(testEvent('io.mooring.test.lane', { partitionkey: 'A', n }));
+      events.push(testEvent('io.mooring.test.lane', { partitionkey: 'B', n }));
+    }
+    await bus.publish(events); // offsets: A0=0, B0=1, A1=2, …
+    await consumer.start(kafka);
+    assert.ok(await waitUntil(() => delivered.length === 10, 30_000), `all delivered: ${delivered.join(',')}`);
+    assert.equal(delivered.filter((d) => d.startsWith('A')), ['A0', 'A1', 'A2', 'A3', 'A4'], 'A in order');
+    assert.equal(delivered.filter((d) => d.startsWith('B')), ['B0', 'B1', 'B2', 'B3', 'B4'], 'B in order');
+    assert.is(delivered[0], 'B0', 'B did not wait for A');
+    assert.ok(await waitUntil(async () => (await committed()) === 10, 20_000), 'everything committed at the end');
+  } finally {
+    releaseA();
+    await consumer.stop();
+    await admin.disconnect();
+    await bus.close();
+  }
+});
+
+test('while a key\'s first record is unfinished, the records after it stay uncommitted', async () => {
+  const { brokers } = await ensureKafka();
+  const topic = uniqueName('mooring-low-water');
+  const groupId = uniqueName('low-water-group');
+  const bus = new KafkaEventBus({ brokers, topic, partitions: 1 });
+  const kafka = new Kafka({ clientId: 'low-water-test', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const trigger: TriggerSpec = {
+    name: 'low', namespace: 'default', broker: 'default', subscriber: { uri: 'http://fn.test' },
+    filter: { attributes: { type: 'io.mooring.test.low' } },
+  };
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let others = 0;
+  const consumer = new TriggerConsumer(trigger, async (e) => {
+    if (e.extensions.partitionkey === 'slow') await gate;
+    else others++;
+    return undefined;
+  }, undefined, {
+    topic, groupId, concurrency: 1, keyConcurrency: 8, startFrom: 'earliest', sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000, commitIntervalMs: 0,
+    typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
+    publish: async (events) => { await bus.publishTo(topic, events); },
+  });
+  const committed = async (): Promise<number> => {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? '-1');
+  };
+  try {
+    await admin.connect();
+    await bus.publish([
+      testEvent('io.mooring.test.low', { partitionkey: 'fast' }), // offset 0
+      testEvent('io.mooring.test.low', { partitionkey: 'slow' }), // offset 1: unfinished
+      ...Array.from({ length: 5 }, () => testEvent('io.mooring.test.low', { partitionkey: 'fast2' })),
+    ]);
+    await consumer.start(kafka);
+    assert.ok(await waitUntil(() => others === 6, 30_000), 'the other keys were delivered');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.is(await committed(), 1, 'committed up to the unfinished record, not past it');
+    release();
+    assert.ok(await waitUntil(async () => (await committed()) === 7, 20_000), 'all committed once it finished');
+  } finally {
+    release();
     await consumer.stop();
     await admin.disconnect();
     await bus.close();
