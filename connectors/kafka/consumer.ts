@@ -45,6 +45,10 @@ export interface TriggerConsumerOptions {
 }
 
 const PAUSE_MIN_MS = 200;
+/** Records of one key whose replies are published together, and the longest a run may take. */
+const REPLY_RUN = 64;
+const REPLY_RUN_MS = 20;
+const NO_REPLIES: CloudEvent[] = [];
 const PAUSE_MAX_MS = 5000;
 
 export class TriggerConsumer {
@@ -169,14 +173,35 @@ export class TriggerConsumer {
         uncommitted = offset;
       }
     };
+    // A lane goes in runs: a key's records are delivered one after another, then the replies of
+    // the whole run are published in one acks=all request (one key, so one partition: in order,
+    // all or nothing), and only then are the run's records final. One acknowledgement wait per
+    // run instead of per record; a run ends after REPLY_RUN records or REPLY_RUN_MS.
     const runLane = async (lane: number[]): Promise<void> => {
-      for (const i of lane) {
-        if (halted || !isRunning() || isStale() || this.abort.signal.aborted) return;
-        if (!(await this.process(messages[i]!, partition))) {
-          halted = true; // not final: nothing at or after it may be committed in this batch
+      let next = 0;
+      while (next < lane.length) {
+        const started = Date.now();
+        const replies: CloudEvent[] = [];
+        const run: number[] = [];
+        while (next < lane.length && run.length < REPLY_RUN && Date.now() - started <= REPLY_RUN_MS) {
+          if (halted || !isRunning() || isStale() || this.abort.signal.aborted) break;
+          const i = lane[next]!;
+          const out = await this.deliverRecord(messages[i]!, partition);
+          if (out === undefined) {
+            halted = true; // not final: nothing at or after it may be committed in this batch
+            break;
+          }
+          for (const r of out) replies.push(r);
+          run.push(i);
+          next++;
+        }
+        if (run.length === 0) return;
+        // A reply re-enters the broker before the offset of its cause is committed.
+        if (replies.length > 0 && !(await this.publishReply(replies))) {
+          halted = true;
           return;
         }
-        final[i] = 1;
+        for (const i of run) final[i] = 1;
         advance();
         if (Date.now() - lastCommit >= this.options.commitIntervalMs) await commit();
       }
@@ -195,28 +220,31 @@ export class TriggerConsumer {
     }
   }
 
-  /** Handles one record; true when its outcome is final (the offset may be committed). */
-  private async process(message: KafkaMessage, partition: number): Promise<boolean> {
+  /**
+   * Delivers one record: the replies to publish before its offset may be committed (none when it
+   * needs no reply), or undefined when its outcome is not final (the trigger is stopping).
+   */
+  private async deliverRecord(message: KafkaMessage, partition: number): Promise<CloudEvent[] | undefined> {
     let event: CloudEvent;
     try {
       event = decodeRecord(message, this.options.typedExtensions);
     } catch (e) {
       // A record that is not a CloudEvent can never be delivered: skip it, loudly.
       this.logger.error({ err: (e as Error).message, partition, offset: message.offset }, 'skipping a record that is not a CloudEvent');
-      return true;
+      return NO_REPLIES;
     }
-    if (!this.predicate(event)) return true;
+    if (!this.predicate(event)) return NO_REPLIES;
     const signal = this.abort.signal;
     const outcome = await deliverWithRetry(event, this.subscriber, this.policy, { sleep: this.options.sleep, signal });
     if (outcome.delivered) {
-      if (outcome.reply === undefined) return true;
-      return this.publishReply(Array.isArray(outcome.reply) ? outcome.reply : [outcome.reply]);
+      if (outcome.reply === undefined) return NO_REPLIES;
+      return Array.isArray(outcome.reply) ? outcome.reply : [outcome.reply];
     }
-    if (outcome.aborted) return false;
+    if (outcome.aborted) return undefined;
     const failure = { status: outcome.status, data: failureData(outcome.lastError) };
     if (!this.deadLetter) {
       this.logger.warn({ id: event.id, status: outcome.status, attempts: outcome.attempts }, 'delivery failed; no dead-letter sink, event dropped');
-      return true;
+      return NO_REPLIES;
     }
     const dead = deadLetterEvent(event, failure, this.subscriberAddress);
     // The offset waits until the dead-letter sink took the event; a sink that refuses it for good
@@ -224,11 +252,11 @@ export class TriggerConsumer {
     let pause = PAUSE_MIN_MS;
     for (;;) {
       const o = await deliverWithRetry(dead, this.deadLetter, this.policy, { sleep: this.options.sleep, signal });
-      if (o.delivered) return true;
-      if (o.aborted || signal.aborted) return false;
+      if (o.delivered) return NO_REPLIES;
+      if (o.aborted || signal.aborted) return undefined;
       if (!isRetriableStatus(o.status)) {
         this.logger.error({ id: event.id, status: o.status }, 'the dead-letter sink refused the event; dropped');
-        return true;
+        return NO_REPLIES;
       }
       this.logger.warn({ id: event.id, status: o.status }, 'dead-letter sink unavailable; retrying');
       await this.options.sleep(pause, signal);

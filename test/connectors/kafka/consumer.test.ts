@@ -128,6 +128,48 @@ test('keys of one partition are delivered concurrently, each in order; nothing p
   }
 });
 
+test('the replies of a key\'s records are published together, in order, before those records are committed', async () => {
+  const { brokers } = await ensureKafka();
+  const topic = uniqueName('mooring-reply-runs');
+  const groupId = uniqueName('runs-group');
+  const bus = new KafkaEventBus({ brokers, topic, partitions: 1 });
+  const kafka = new Kafka({ clientId: 'reply-runs-test', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const trigger: TriggerSpec = {
+    name: 'runs', namespace: 'default', broker: 'default', subscriber: { uri: 'http://fn.test' },
+    filter: { attributes: { type: 'io.mooring.test.run' } },
+  };
+  const calls: CloudEvent[][] = [];
+  const consumer = new TriggerConsumer(trigger, async (e) => testEvent('io.mooring.test.run-reply', {
+    partitionkey: String(e.extensions.partitionkey), n: Number(e.extensions.n),
+  }), undefined, {
+    topic, groupId, concurrency: 1, keyConcurrency: 8, startFrom: 'earliest', sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000, commitIntervalMs: 0,
+    typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
+    publish: async (events) => {
+      calls.push(events);
+      await bus.publishTo(topic, events);
+    },
+  });
+  const committed = async (): Promise<number> => {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? '-1');
+  };
+  try {
+    await admin.connect();
+    await bus.publish(Array.from({ length: 40 }, (_, n) => testEvent('io.mooring.test.run', { partitionkey: 'k', n })));
+    await consumer.start(kafka);
+    assert.ok(await waitUntil(() => calls.flat().length === 40, 30_000), `all replies published: ${calls.flat().length}`);
+    assert.ok(calls.length < 40, `replies go out in runs, not one acknowledgement wait per record (${calls.length} publishes)`);
+    assert.equal(calls.flat().map((e) => e.extensions.n), Array.from({ length: 40 }, (_, n) => n), 'in order');
+    assert.ok(await waitUntil(async () => (await committed()) >= 40, 20_000), 'committed after the replies are in Kafka');
+  } finally {
+    await consumer.stop();
+    await admin.disconnect();
+    await bus.close();
+  }
+});
+
 test('while a key\'s first record is unfinished, the records after it stay uncommitted', async () => {
   const { brokers } = await ensureKafka();
   const topic = uniqueName('mooring-low-water');
