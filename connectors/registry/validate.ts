@@ -279,15 +279,28 @@ function metadata(d: Doc, src: Obj, path: string, kind: 'Application' | 'Device'
   return md;
 }
 
-function applicationDoc(d: Doc, o: Obj): Application | undefined {
+/**
+ * What both kinds share: the metadata (under `metadata`, or at the top in the seed's short form),
+ * the spec, and its validated `core` and `mqtt` sections copied into `out`.
+ */
+function common(d: Doc, o: Obj, kind: 'Application' | 'Device'): {
+  md: Metadata | undefined; spec: Obj; out: Obj; short: boolean; mdSrc: Obj;
+} {
   const short = o.metadata === undefined;
-  const md = metadata(d, short ? o : (d.obj(o.metadata, 'metadata') ?? {}), short ? '' : 'metadata', 'Application');
-  const spec = (short ? d.obj(o.spec, 'spec') : d.obj(o.spec, 'spec')) ?? {};
-  const out: ApplicationSpec = { ...spec };
+  const mdSrc = short ? o : (d.obj(o.metadata, 'metadata') ?? {});
+  const md = metadata(d, mdSrc, short ? '' : 'metadata', kind);
+  const spec = d.obj(o.spec, 'spec') ?? {};
+  const out: Obj = { ...spec };
   const c = core(d, spec.core, 'spec.core');
   if (c) out.core = c;
   const m = mqtt(d, spec.mqtt, 'spec.mqtt');
   if (m) out.mqtt = m;
+  return { md, spec, out, short, mdSrc };
+}
+
+function applicationDoc(d: Doc, o: Obj): Application | undefined {
+  const { md, spec, out: base } = common(d, o, 'Application');
+  const out = base as ApplicationSpec;
   const ta = d.obj(spec.trustAnchors, 'spec.trustAnchors');
   if (ta) {
     const anchors: Array<{ certificate: string }> = [];
@@ -308,15 +321,8 @@ function applicationDoc(d: Doc, o: Obj): Application | undefined {
 }
 
 function deviceDoc(d: Doc, o: Obj): Device | undefined {
-  const short = o.metadata === undefined;
-  const mdSrc = short ? o : (d.obj(o.metadata, 'metadata') ?? {});
-  const md = metadata(d, mdSrc, short ? '' : 'metadata', 'Device');
-  const spec = d.obj(o.spec, 'spec') ?? {};
-  const out: DeviceSpec = { ...spec };
-  const c = core(d, spec.core, 'spec.core');
-  if (c) out.core = c;
-  const m = mqtt(d, spec.mqtt, 'spec.mqtt');
-  if (m) out.mqtt = m;
+  const { md, spec, out: base, short, mdSrc } = common(d, o, 'Device');
+  const out = base as DeviceSpec;
   const auth = d.obj(spec.authentication, 'spec.authentication');
   if (auth) {
     const creds = credentials(d, auth.credentials, 'spec.authentication.credentials', false);
