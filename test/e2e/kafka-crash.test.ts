@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import {
-  AppSink, freePort, MooringProcess, printCounts, sleep, tally, TestDevice, waitUntil, writeRegistry,
+  AppSink, freePort, MooringProcess, printCounts, singleHostEnv, sleep, tally, TestDevice, waitUntil, writeRegistry,
 } from '../helpers/faults.ts';
 
 const APP = 'crash';
@@ -32,17 +32,10 @@ test.before(async () => {
   const registryPath = join(dir, 'registry.yaml');
   writeRegistry(registryPath, [{ name: APP, url: sink.url }], names.map((name) => ({ app: APP, name, password: 'secret' })));
   const mqttPort = await freePort();
-  mooring = new MooringProcess({
-    MOORING_KAFKA_BROKERS: kafka.brokers.join(','),
-    MOORING_REGISTRY: registryPath,
-    MOORING_DATA_DIR: dir,
-    MOORING_HOST: '127.0.0.1',
-    MOORING_MQTT_PORT: String(mqttPort),
-    MOORING_MQTT_WS_PORT: '0',
-    MOORING_INGRESS_PORT: '0',
-    MOORING_DEMO_SINK_PORT: '0',
-    MOORING_LOG_LEVEL: 'warn',
-  }, join(dir, 'mooring.log'));
+  mooring = new MooringProcess(
+    singleHostEnv({ brokers: kafka.brokers, registryPath, dataDir: dir, mqttPort }),
+    join(dir, 'mooring.log'),
+  );
   await mooring.start();
   for (const name of names) {
     devices.push(new TestDevice({

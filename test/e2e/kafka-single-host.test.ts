@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { applicationEventsTopic } from '../../connectors/kafka/topics.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
-import { AppSink, freePort, MooringProcess, waitUntil, writeRegistry } from '../helpers/faults.ts';
+import { AppSink, freePort, MooringProcess, singleHostEnv, waitUntil, writeRegistry } from '../helpers/faults.ts';
 
 interface Record { topic: string; key: string; value: string; headers: { [name: string]: string } }
 
@@ -44,16 +44,8 @@ test.before(async () => {
   writeRegistry(registryPath, APPS.map((name) => ({ name, url: sink.url })), APPS.map((app) => ({ app, name: 'dev1', password: 'secret' })));
   mqttPort = await freePort();
   mooring = new MooringProcess({
-    MOORING_KAFKA_BROKERS: kafka.brokers.join(','),
+    ...singleHostEnv({ brokers: kafka.brokers, registryPath, dataDir: dir, mqttPort }),
     MOORING_KAFKA_APP_TOPICS: '1',
-    MOORING_REGISTRY: registryPath,
-    MOORING_DATA_DIR: dir,
-    MOORING_HOST: '127.0.0.1',
-    MOORING_MQTT_PORT: String(mqttPort),
-    MOORING_MQTT_WS_PORT: '0',
-    MOORING_INGRESS_PORT: '0',
-    MOORING_DEMO_SINK_PORT: '0',
-    MOORING_LOG_LEVEL: 'warn',
   }, join(dir, 'mooring.log'));
   const t0 = Date.now();
   await mooring.start().catch((e: unknown) => { console.error(String(e)); throw e; });

@@ -323,6 +323,21 @@ export function printCounts(name: string, counts: Counts & Record<string, number
  * `node --import tsx cli/main.ts` with the given environment (what `npm start` runs), stdout and
  * stderr appended to `logFile`. `start` resolves once it printed that it is running.
  */
+/** The environment of a single-host Mooring child: Kafka, a registry file, loopback, fixed MQTT port. */
+export function singleHostEnv(o: { brokers: string[]; registryPath: string; dataDir: string; mqttPort: number }): Record<string, string> {
+  return {
+    MOORING_KAFKA_BROKERS: o.brokers.join(','),
+    MOORING_REGISTRY: o.registryPath,
+    MOORING_DATA_DIR: o.dataDir,
+    MOORING_HOST: '127.0.0.1',
+    MOORING_MQTT_PORT: String(o.mqttPort),
+    MOORING_MQTT_WS_PORT: '0',
+    MOORING_INGRESS_PORT: '0',
+    MOORING_DEMO_SINK_PORT: '0',
+    MOORING_LOG_LEVEL: 'warn',
+  };
+}
+
 export class MooringProcess {
   private child: ChildProcess | undefined;
   private readonly env: Record<string, string>;
