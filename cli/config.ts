@@ -1,7 +1,7 @@
 // Mooring's configuration, read once from the environment at start-up, validated and frozen.
 // Every variable is documented in the README's configuration table.
 
-import { MooringError } from '../functions/errors.ts';
+import { MooringError } from '../events/errors.ts';
 
 export interface Config {
   /** Registry file; undefined means the demo registry in `dataDir`. */

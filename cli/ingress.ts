@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../events/cloudevent.ts';
-import { isMooringError, MooringError } from '../functions/errors.ts';
+import { isMooringError, MooringError } from '../events/errors.ts';
 import type { EventBus } from '../functions/ports/bus.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
 import { fromHttp } from '../functions/runtime/binding.ts';

@@ -17,7 +17,7 @@ import { FileRegistry } from '../connectors/registry/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
-import { MooringError } from '../functions/errors.ts';
+import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';

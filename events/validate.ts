@@ -10,7 +10,7 @@ import type { FormatsPlugin } from 'ajv-formats';
 import { CORE_ATTRIBUTES, isValidExtensionName, type CloudEvent, type ExtensionValue } from './cloudevent.ts';
 import { isJsonContentType } from './media.ts';
 import { AuthzEventTypes, EventTypes } from './types.ts';
-import { MooringError } from '../functions/errors.ts';
+import { MooringError } from './errors.ts';
 
 const SCHEMA_FILES = [
   'cloudevent', 'defs', 'io.mooring.publish.v1', 'io.drogue.event.v1', 'io.drogue.connection.v1', 'io.mooring.command.v1', 'io.mooring.authz',

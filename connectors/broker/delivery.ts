@@ -5,9 +5,9 @@
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { withAttributes } from '../../events/cloudevent.ts';
-import { isMooringError } from '../../functions/errors.ts';
+import { deliveryFailed, isMooringError } from '../../events/errors.ts';
 import {
-  DeliveryError, isRetriableStatus,
+  isRetriableStatus,
   type DeliverySpec, type Destination, type Subscriber, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
 
@@ -100,16 +100,19 @@ export interface DeliverOptions {
   signal?: AbortSignal;
 }
 
-/** The status a subscriber's rejection stands for: DeliveryError or MooringError status, else none. */
+/**
+ * The status a subscriber's rejection stands for: what it answered (MOORING_DELIVERY_FAILED), the
+ * registry's status for another MooringError, else none (a network error: retriable).
+ */
 export function failureStatus(error: unknown): number | undefined {
-  if (error instanceof DeliveryError) return error.status;
+  if (isMooringError(error, 'MOORING_DELIVERY_FAILED')) return error.upstreamStatus;
   if (isMooringError(error)) return error.status;
   return undefined;
 }
 
-/** The response body a subscriber's rejection carries (DeliveryError `data`), if any. */
+/** The response body a subscriber's rejection carries, if any. */
 export function failureData(error: unknown): Uint8Array | undefined {
-  return error instanceof DeliveryError ? error.data : undefined;
+  return isMooringError(error) ? error.data : undefined;
 }
 
 /**
@@ -147,10 +150,10 @@ export async function deliverWithRetry(
   }
 }
 
-/** The attempt's outcome, or a DeliveryError after `ms` (one promise, no race/finally chain per attempt). */
+/** The attempt's outcome, or a MOORING_DELIVERY_FAILED after `ms` (one promise, no race/finally chain per attempt). */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeliveryError(`no answer within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(deliveryFailed(`no answer within ${ms} ms`)), ms);
     promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
   });
 }

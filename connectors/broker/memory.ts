@@ -9,7 +9,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import {

@@ -4,9 +4,9 @@
 // `mooring-dead-letter` is the injected dead-letter subscriber, a URI goes to the injected factory
 // (the push sink's HTTP transport). Unknown references fail at startup, naming the Trigger.
 
-import { isMooringError } from '../../functions/errors.ts';
+import { deliveryFailed, isMooringError } from '../../events/errors.ts';
 import {
-  DeliveryError, type Destination, type DestinationResolver, type EventBus, type Subscriber, type TriggerSpec,
+  type Destination, type DestinationResolver, type EventBus, type Subscriber, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import type { FunctionContext, MooringFunction } from '../../functions/ports/runtime.ts';
 
@@ -37,9 +37,9 @@ export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): S
     try {
       return (await fn.handle(event, ctx)) ?? undefined;
     } catch (e) {
-      if (isMooringError(e)) throw new DeliveryError(`${fn.name}: ${e.message}`, e.status, { cause: e });
+      if (isMooringError(e)) throw deliveryFailed(`${fn.name}: ${e.message}`, e.status, { cause: e });
       // What functions/runtime answers for an unexpected exception.
-      throw new DeliveryError(`${fn.name}: ${(e as Error)?.message ?? String(e)}`, 500, { cause: e });
+      throw deliveryFailed(`${fn.name}: ${(e as Error)?.message ?? String(e)}`, 500, { cause: e });
     }
   };
   subscriber[kInProcess] = true;

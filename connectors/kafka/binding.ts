@@ -13,7 +13,7 @@
 import { MOORING_TYPED_EXTENSIONS, restoreExtension, type ExtensionType } from '../../events/extension-types.ts';
 import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import { isValidExtensionName } from '../../events/cloudevent.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 
 /** What kafkajs hands a consumer (and takes from a producer) for one record. */
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;

@@ -11,7 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { realSleep, type Sleep } from '../broker/delivery.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { encodeBinary, MOORING_TYPED_EXTENSIONS, type ExtensionType } from './binding.ts';
 import { TriggerConsumer } from './consumer.ts';

@@ -17,7 +17,7 @@ import {
 } from '../broker/delivery.ts';
 import { compileTriggerFilter, type EventPredicate } from '../broker/filters.ts';
 import { isRetriableStatus, type Subscriber, type TriggerSpec } from '../../functions/ports/bus.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import { decodeRecord, type ExtensionType } from './binding.ts';
 
@@ -114,7 +114,7 @@ export class TriggerConsumer {
       ]);
     } catch (e) {
       await this.stop();
-      throw e instanceof MooringError ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.trigger.name}: ${(e as Error).message}`, { cause: e });
+      throw isMooringError(e) ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.trigger.name}: ${(e as Error).message}`, { cause: e });
     } finally {
       clearTimeout(timer);
       removeJoin();

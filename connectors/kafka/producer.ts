@@ -8,7 +8,7 @@
 
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import type { EncodedRecord } from './binding.ts';
 

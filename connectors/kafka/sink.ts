@@ -4,8 +4,9 @@
 // it (the Trigger's delivery then retries, and the offset of the event waits).
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { DeliveryError, type Subscriber } from '../../functions/ports/bus.ts';
+import { type Subscriber } from '../../functions/ports/bus.ts';
 import type { KafkaEventBus } from './bus.ts';
+import { deliveryFailed } from '../../events/errors.ts';
 
 /** The topic of the KafkaSink `mooring-dead-letter` (knative/dead-letter.yaml). */
 export const DEAD_LETTER_TOPIC = 'mooring-dead-letter';
@@ -21,7 +22,7 @@ export function kafkaSink(bus: Pick<KafkaEventBus, 'publishTo'>, topicOf: (event
     try {
       await bus.publishTo(topic, [event]);
     } catch (e) {
-      throw new DeliveryError(`Kafka topic ${topic}: ${(e as Error).message}`, 503, { cause: e });
+      throw deliveryFailed(`Kafka topic ${topic}: ${(e as Error).message}`, 503, { cause: e });
     }
     return undefined;
   };

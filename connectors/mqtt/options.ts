@@ -10,7 +10,7 @@ import type { AuthenticateOutcome, AuthenticateRequest, AuthorizeAsRequest, Auth
 import { authenticate as realAuthenticate } from '../../functions/authz/authenticate.ts';
 import { authorizeAs as realAuthorizeAs } from '../../functions/authz/authorize-as.ts';
 import { pskKeyFor as realPskKeyFor } from '../../functions/authz/psk.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 
 export type Authenticate = (req: AuthenticateRequest, registry: RegistryReader, clock: Clock) => Promise<AuthenticateOutcome>;
 export type AuthorizeAs = (req: AuthorizeAsRequest, registry: RegistryReader) => Promise<AuthorizeOutcome>;

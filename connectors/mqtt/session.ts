@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { IConnectPacket, Packet, UserProperties } from 'mqtt-packet';
 import type { MqttDialect, Device } from '../../functions/ports/registry.ts';
-import { isMooringError } from '../../functions/errors.ts';
+import { isMooringError } from '../../events/errors.ts';
 import { ACK, PacketType, decode, encode, encodeAck, frameLength } from './codec.ts';
 import type { ConnectionInfo, GatewayCore } from './core.ts';
 import { AuthzCache, type Decision } from './authz-cache.ts';

@@ -5,10 +5,10 @@
 // each partitionkey serially and this queue is FIFO.
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { DeliveryError, type Subscriber } from '../../functions/ports/bus.ts';
+import { type Subscriber } from '../../functions/ports/bus.ts';
 import type { ApplicationSpec, RegistryReader } from '../../functions/ports/registry.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { deliveryFailed, MooringError } from '../../events/errors.ts';
 import { parseDuration } from './duration.ts';
 import { HttpTransport, redactUrl } from './transport.ts';
 
@@ -63,13 +63,13 @@ export function createPushSink(opts: PushSinkOptions): PushSink {
   };
 
   const deliver = async (event: CloudEvent): Promise<CloudEvent | undefined> => {
-    if (closed) throw new DeliveryError('push sink is closed');
+    if (closed) throw deliveryFailed('push sink is closed');
     if (inFlight < maxInFlight) inFlight++;
     else await new Promise<void>((resolve) => waiting.push(resolve));
     try {
       return await transport.send(url, event, sendOpts);
     } catch (err) {
-      logger.debug({ id: event.id, status: (err as DeliveryError).status, err: (err as Error).message }, 'push delivery failed');
+      logger.debug({ id: event.id, status: (err as MooringError).upstreamStatus, err: (err as Error).message }, 'push delivery failed');
       throw err;
     } finally {
       release();

@@ -2,18 +2,18 @@
 // connections (bounded sockets per origin), a deadline per request, and the status code checked
 // (the CloudEvents SDK's httpTransport ignores it). 2xx is success, and a CloudEvent in a 2xx
 // response is the reply (Knative: it goes back into the broker); any other status rejects with
-// DeliveryError(status) carrying the start of the body; network errors and timeouts reject with
-// DeliveryError(undefined). Whether to retry is the bus's decision (isRetriableStatus).
+// deliveryFailed(status) carrying the start of the body; network errors and timeouts reject with
+// deliveryFailed(undefined). Whether to retry is the bus's decision (isRetriableStatus).
 // Plain http goes through the lean HTTP/1.1 client (http1.ts: one buffer per request, the
 // endpoint's fixed header lines encoded once); https through node's client.
 
 import http from 'node:http';
 import https from 'node:https';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { DeliveryError } from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { binaryBody, binaryHeaderLines, fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
 import { Http1Pool, type Http1Error, type Http1Origin, type Http1Response } from './http1.ts';
+import { deliveryFailed, isMooringError, MooringError } from '../../events/errors.ts';
 
 export interface HttpTransportOptions {
   /** Sockets per origin (default 16); requests beyond wait in the agent. */
@@ -138,9 +138,9 @@ export class HttpTransport {
     }
     const target = cached.target;
     const label = redactUrl(url);
-    if (target.invalid !== undefined) return Promise.reject(new DeliveryError(`${label}: ${target.invalid}`));
+    if (target.invalid !== undefined) return Promise.reject(deliveryFailed(`${label}: ${target.invalid}`));
     const bytes = http1Request(target, event);
-    if (typeof bytes === 'string') return Promise.reject(new DeliveryError(`${label}: ${bytes}`));
+    if (typeof bytes === 'string') return Promise.reject(deliveryFailed(`${label}: ${bytes}`));
     const timeoutMs = opts.timeoutMs ?? 30_000;
     return new Promise<CloudEvent | undefined>((resolve, reject) => {
       const answer = (err: Http1Error | undefined, res: Http1Response | undefined, fresh: boolean): void => {
@@ -152,13 +152,13 @@ export class HttpTransport {
             return;
           }
           clearTimeout(timer);
-          reject(new DeliveryError(`${label}: ${err.message}`, err.tooLarge ? 502 : undefined, { cause: err }));
+          reject(deliveryFailed(`${label}: ${err.message}`, err.tooLarge ? 502 : undefined, { cause: err }));
           return;
         }
         clearTimeout(timer);
         const r = res!;
         if (r.status < 200 || r.status > 299) {
-          reject(new DeliveryError(`${label} answered ${r.status}`, r.status, { data: r.body.subarray(0, ERROR_DATA_BYTES) }));
+          reject(deliveryFailed(`${label} answered ${r.status}`, r.status, { data: r.body.subarray(0, ERROR_DATA_BYTES) }));
           return;
         }
         if (!hasCloudEvent(r.headers)) { resolve(undefined); return; }
@@ -173,7 +173,7 @@ export class HttpTransport {
       let request = this.#pool.request(target.origin, bytes, (e, r) => answer(e, r, false));
       const timer = setTimeout(() => {
         request.cancel();
-        reject(new DeliveryError(`${label}: no response within ${timeoutMs} ms`));
+        reject(deliveryFailed(`${label}: no response within ${timeoutMs} ms`));
       }, timeoutMs);
     });
   }
@@ -183,7 +183,7 @@ export class HttpTransport {
     const target = redactUrl(url);
     return new Promise<CloudEvent | undefined>((resolve, reject) => {
       let settled = false;
-      const settle = (err: DeliveryError | undefined, reply?: CloudEvent) => {
+      const settle = (err: MooringError | undefined, reply?: CloudEvent) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -200,17 +200,17 @@ export class HttpTransport {
           size += chunk.length;
           if (size > this.#maxResponseBytes) {
             res.destroy();
-            settle(new DeliveryError(`${target}: response larger than ${this.#maxResponseBytes} bytes`, 502));
+            settle(deliveryFailed(`${target}: response larger than ${this.#maxResponseBytes} bytes`, 502));
           } else {
             chunks.push(chunk);
           }
         });
-        res.on('error', (err) => settle(new DeliveryError(`${target}: ${err.message}`, undefined, { cause: err })));
+        res.on('error', (err) => settle(deliveryFailed(`${target}: ${err.message}`, undefined, { cause: err })));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const body = Buffer.concat(chunks);
           if (status < 200 || status > 299) {
-            settle(new DeliveryError(`${target} answered ${status}`, status, { data: body.subarray(0, ERROR_DATA_BYTES) }));
+            settle(deliveryFailed(`${target} answered ${status}`, status, { data: body.subarray(0, ERROR_DATA_BYTES) }));
             return;
           }
           if (!hasCloudEvent(res.headers)) { settle(undefined); return; }
@@ -225,7 +225,7 @@ export class HttpTransport {
       });
       const timeoutMs = opts.timeoutMs ?? 30_000;
       const timer = setTimeout(() => {
-        const err = new DeliveryError(`${target}: no response within ${timeoutMs} ms`);
+        const err = deliveryFailed(`${target}: no response within ${timeoutMs} ms`);
         settle(err);
         req.destroy(err);
       }, timeoutMs);
@@ -238,7 +238,7 @@ export class HttpTransport {
           this.#attempt(url, message, opts, false).then(resolve, reject);
           return;
         }
-        settle(err instanceof DeliveryError ? err : new DeliveryError(`${target}: ${err.message}`, undefined, { cause: err }));
+        settle(isMooringError(err, 'MOORING_DELIVERY_FAILED') ? err : deliveryFailed(`${target}: ${err.message}`, undefined, { cause: err }));
       });
       req.end(message.body);
     });

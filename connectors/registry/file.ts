@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Application, Device, RegistryReader } from '../../functions/ports/registry.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import { MemoryRegistry } from './memory.ts';
 import { RegistryValidationError, validateDocuments, type RegistryContent, type RegistryProblem } from './validate.ts';
 import { demoRegistryYaml } from './demo.ts';

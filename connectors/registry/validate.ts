@@ -8,7 +8,7 @@
 import type {
   Application, ApplicationSpec, Credential, Device, DeviceSpec, Metadata, MqttDialect, PasswordCredential,
 } from '../../functions/ports/registry.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import { parseDuration } from '../push-sink/duration.ts';
 
 export interface RegistryProblem {

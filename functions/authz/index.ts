@@ -6,7 +6,7 @@
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { AuthzEventTypes } from '../../events/types.ts';
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { Device } from '../ports/registry.ts';
 import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
 import { authenticate } from './authenticate.ts';

@@ -9,7 +9,7 @@ import type { CloudEvent } from '../../events/cloudevent.ts';
 import { withAttributes } from '../../events/cloudevent.ts';
 import { STAGE_EXTENSION } from '../../events/stage.ts';
 import { EventTypes } from '../../events/types.ts';
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { MooringFunction } from '../ports/runtime.ts';
 import { resolveContentType } from './sniff.ts';
 

@@ -8,7 +8,7 @@ import { withAttributes, type CloudEvent, type ExtensionValue } from '../../even
 import { deviceEvent } from '../../events/constructors.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { EventTypes, PublishExt } from '../../events/types.ts';
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { MqttDialect } from '../ports/registry.ts';
 import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
 import { dialectFromString, parseTopic, resolveDialect } from './topic.ts';

@@ -2,7 +2,7 @@
 // resolves which dialect applies to a device. Shared by the normalize function and the device
 // connectors (the MQTT gateway answers a topic that does not parse with v5 reason code 0x90).
 
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { Application, Device, MqttDialect } from '../ports/registry.ts';
 import type { TopicParse } from './dialect-types.ts';
 

@@ -46,27 +46,12 @@ export interface TriggerSpec {
 
 /**
  * A subscriber receives one event. It resolves with its reply (which re-enters the broker) or
- * nothing; it rejects with a `DeliveryError` (status, when it answered) for a failed attempt.
+ * nothing; it rejects with `deliveryFailed(…)` (MOORING_DELIVERY_FAILED; status, when it answered) for a failed attempt.
  */
 export type Subscriber = (event: CloudEvent) => Promise<CloudEvent | CloudEvent[] | undefined>;
 
 /** Turns a Trigger's subscriber or dead-letter Destination into something that can be called. */
 export type DestinationResolver = (destination: Destination, trigger: TriggerSpec) => Subscriber;
-
-/**
- * A failed delivery attempt. `status` is the HTTP status (or the function's), absent for a network
- * error; `data` is the response body, if any (it becomes the dead letter's `knativeerrordata`).
- */
-export class DeliveryError extends Error {
-  readonly status: number | undefined;
-  readonly data: Uint8Array | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown; data?: Uint8Array }) {
-    super(message, options);
-    this.name = 'DeliveryError';
-    this.status = status;
-    this.data = options?.data;
-  }
-}
 
 /** Knative retries these statuses and network errors; any other failure is final at once. */
 export function isRetriableStatus(status: number | undefined): boolean {

@@ -7,7 +7,7 @@
 import { isJsonContentType as isJsonMediaType } from '../../events/media.ts';
 import { restoreExtension } from '../../events/extension-types.ts';
 import { isValidExtensionName, type CloudEvent, type ExtensionValue } from '../../events/cloudevent.ts';
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 
 export type HttpHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 

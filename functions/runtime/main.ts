@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { MooringError } from '../errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { RegistryReader } from '../ports/registry.ts';
 import { systemClock, type FunctionContext, type Logger, type MooringFunction } from '../ports/runtime.ts';
 import { serve, type ServeHandle } from './serve.ts';

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { isMooringError, MooringError } from '../errors.ts';
+import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { FunctionContext, Logger, MooringFunction } from '../ports/runtime.ts';
 import { fromHttp, toBinaryHttp } from './binding.ts';
 

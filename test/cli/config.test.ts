@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { configFromEnv } from '../../cli/config.ts';
-import { isMooringError } from '../../functions/errors.ts';
+import { isMooringError } from '../../events/errors.ts';
 
 function refused(env: Record<string, string>): string {
   try {

@@ -11,8 +11,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import {
-  DeliveryError, type EventBus, type Subscriber, type SubscriptionsFilter, type TriggerSpec,
+  type EventBus, type Subscriber, type SubscriptionsFilter, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
+import { deliveryFailed } from '../../events/errors.ts';
 
 export interface EventBusContractOptions {
   /** Upper bound for every wait (default 30 s). */
@@ -214,7 +215,7 @@ export function eventBusContract(
       delivery: { retry: 3, backoffPolicy: 'linear', backoffDelay, deadLetterSink: { uri: 'http://dead.test' } },
     }), async (event) => {
       attempts++;
-      if (attempts <= 2) throw new DeliveryError('unavailable', 503);
+      if (attempts <= 2) throw deliveryFailed('unavailable', 503);
       got.push(event);
       return undefined;
     }, dead.subscriber);
@@ -237,7 +238,7 @@ export function eventBusContract(
       delivery: { retry: 2, backoffPolicy: 'exponential', backoffDelay, deadLetterSink: { uri: 'http://dead.test' } },
     }), async () => {
       attempts++;
-      throw new DeliveryError('unavailable', 503);
+      throw deliveryFailed('unavailable', 503);
     }, dead.subscriber);
     const e = testEvent(type, { partitionkey: randomUUID(), color: 'red' }, { subject: 'temp' }, 'lost');
     await bus(ctx).publish(e);
@@ -264,7 +265,7 @@ export function eventBusContract(
       delivery: { retry: 5, backoffPolicy: 'linear', backoffDelay, deadLetterSink: { uri: 'http://dead.test' } },
     }), async () => {
       attempts++;
-      throw new DeliveryError('bad request', 400);
+      throw deliveryFailed('bad request', 400);
     }, dead.subscriber);
     const e = testEvent(type, { partitionkey: randomUUID() });
     await bus(ctx).publish(e);

@@ -5,7 +5,7 @@ import {
 } from '../../events/constructors.ts';
 import { assertValidEvent, fromStructured, toStructured, validateEvent, validateStructured } from '../../events/validate.ts';
 import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
-import { isMooringError } from '../../functions/errors.ts';
+import { isMooringError } from '../../events/errors.ts';
 
 const T = '2024-06-01T12:00:00.000Z';
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -2,7 +2,7 @@
 // (bus full) or hold publishes until released, to test acknowledgements and backpressure.
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { MooringError } from '../../functions/errors.ts';
+import { MooringError } from '../../events/errors.ts';
 import type { EventBus } from '../../functions/ports/bus.ts';
 
 export class RecordingBus implements EventBus {

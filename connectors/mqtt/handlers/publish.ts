@@ -8,7 +8,7 @@
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import { parseTopic } from '../../../functions/normalize/topic.ts';
 import { resolveContentType } from '../../../functions/content-type/sniff.ts';
-import { isMooringError } from '../../../functions/errors.ts';
+import { mqttReasonFor } from '../../../events/errors.ts';
 import { ACK, encodeAck } from '../codec.ts';
 import { publishEvent, type PublishFields } from '../events.ts';
 import { RC } from '../reason-codes.ts';
@@ -102,8 +102,8 @@ function accept(s: Session, p: IPublishPacket, topic: string): void {
   }, (err: unknown) => {
     s.busSettled();
     s.logBusError(err, 'publish');
-    // 0x97 Quota exceeded when the bus is full; any other failure 0x80 (unspecified).
-    const rc = isMooringError(err, 'MOORING_BUS_FULL') ? RC.quotaExceeded : RC.unspecified;
+    // The registry's reason: 0x97 Quota exceeded when the bus is full, 0x80 when it is down.
+    const rc = mqttReasonFor(err);
     if (ack !== undefined) {
       stats.publishesRefused++;
       s.settleAck(ack, rc);

@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { isMooringError, MooringError } from '../../../functions/errors.ts';
-import { DeliveryError, type Subscriber } from '../../../functions/ports/bus.ts';
+import { deliveryFailed, isMooringError, MooringError } from '../../../events/errors.ts';
+import { type Subscriber } from '../../../functions/ports/bus.ts';
 import {
   backoffDelay, compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, parseIsoDuration, tryParseIsoDuration,
 } from '../../../connectors/broker/delivery.ts';
@@ -116,7 +116,7 @@ const failing = (statuses: Array<number | undefined | 'ok'>): { sub: Subscriber;
     sub: async (event) => {
       const s = statuses[Math.min(i++, statuses.length - 1)];
       if (s === 'ok') return event;
-      throw new DeliveryError(`status ${s}`, s);
+      throw deliveryFailed(`status ${s}`, s);
     },
   };
 };
@@ -356,7 +356,7 @@ test('close ends a retry backoff without dead-lettering', async () => {
   await bus.addTrigger({
     name: 't', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' },
     delivery: { retry: 3, backoffDelay: 'PT60S' },
-  }, async (e) => { attempted.push(e); throw new DeliveryError('down', 503); }, dead.subscriber);
+  }, async (e) => { attempted.push(e); throw deliveryFailed('down', 503); }, dead.subscriber);
   await bus.publish(testEvent('a'));
   await attempted.untilCount(1);
   await bus.close();
@@ -440,7 +440,7 @@ test('many keys retrying at once on one trigger raise no listener-leak warning',
   const bus = new InMemoryEventBus({ concurrency: 20 });
   let failures = 0;
   await bus.addTrigger({ name: 'flaky', namespace: 'default', broker: 'mooring', subscriber: { uri: 'x' }, delivery: { retry: 1, backoffDelay: 'PT0.05S' } },
-    async () => { failures++; throw new DeliveryError('down', 503); });
+    async () => { failures++; throw deliveryFailed('down', 503); });
   for (let i = 0; i < 20; i++) await bus.publish(testEvent('a', { partitionkey: `k${i}` }));
   await bus.idle();
   await new Promise((r) => setImmediate(r));

@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { withAttributes, type CloudEvent } from '../../../events/cloudevent.ts';
 import { STAGE_EXTENSION, Stage } from '../../../events/stage.ts';
 import { EventTypes } from '../../../events/types.ts';
-import { MooringError } from '../../../functions/errors.ts';
-import { DeliveryError, type Subscriber } from '../../../functions/ports/bus.ts';
+import { deliveryFailed, isMooringError, MooringError } from '../../../events/errors.ts';
+import { type Subscriber } from '../../../functions/ports/bus.ts';
 import { silentLogger, systemClock, type FunctionContext, type MooringFunction } from '../../../functions/ports/runtime.ts';
 import { createDeadLetterRecorder } from '../../../connectors/broker/dead-letter.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
@@ -121,7 +121,7 @@ test('a function error goes to the dead-letter sink with its status; an app 503 
   let appCalls = 0;
   const { bus, dead } = await embedded(async () => {
     appCalls++;
-    if (appCalls <= 2) throw new DeliveryError('busy', 503);
+    if (appCalls <= 2) throw deliveryFailed('busy', 503);
     return undefined;
   }, calls);
   await bus.publish(publish('bad/topic/here'));
@@ -136,7 +136,7 @@ test('a function error goes to the dead-letter sink with its status; an app 503 
 
 test('an app answering 400 produces one dead letter naming its endpoint', async () => {
   const calls: Record<string, number> = {};
-  const { bus, dead } = await embedded(async () => { throw new DeliveryError('no', 400); }, calls);
+  const { bus, dead } = await embedded(async () => { throw deliveryFailed('no', 400); }, calls);
   await bus.publish(publish('temp'));
   await bus.idle();
   assert.is(dead.events.length, 1);
@@ -160,8 +160,8 @@ test('an unexpected exception in a function is a 500 attempt', async () => {
   });
   const sub = resolve({ ref: { kind: 'Service', name: 'f' } }, { name: 't', namespace: 'default', broker: 'mooring', subscriber: {} });
   const err = await sub(testEvent('x')).then(() => undefined, (e: unknown) => e);
-  assert.instance(err, DeliveryError);
-  assert.is((err as DeliveryError).status, 500);
+  assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
+  assert.is((err as MooringError).upstreamStatus, 500);
 });
 
 test.run();

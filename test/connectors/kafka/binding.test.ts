@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { decodeRecord, encodeBinary } from '../../../connectors/kafka/binding.ts';
-import { isMooringError } from '../../../functions/errors.ts';
+import { isMooringError } from '../../../events/errors.ts';
 
 const event: CloudEvent = {
   specversion: '1.0',

@@ -8,8 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaEventBus, type KafkaEventBusOptions } from '../../../connectors/kafka/bus.ts';
-import { isMooringError } from '../../../functions/errors.ts';
-import { DeliveryError, type TriggerSpec } from '../../../functions/ports/bus.ts';
+import { deliveryFailed, isMooringError } from '../../../events/errors.ts';
+import { type TriggerSpec } from '../../../functions/ports/bus.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
 import { ensureKafka, uniqueName } from '../../helpers/kafka.ts';
 
@@ -73,7 +73,7 @@ test('an event whose delivery was not final when the bus closed is delivered aga
   await first.addTrigger(spec, async (event) => {
     attempts++;
     firstAttempt.push(event);
-    throw new DeliveryError('down', 503);
+    throw deliveryFailed('down', 503);
   });
   const e = testEvent(type, { partitionkey: 'k' });
   await first.publish(e);

@@ -12,7 +12,7 @@ import { KafkaEventBus } from '../../../connectors/kafka/bus.ts';
 import { TriggerConsumer } from '../../../connectors/kafka/consumer.ts';
 import { MOORING_TYPED_EXTENSIONS } from '../../../connectors/kafka/binding.ts';
 import { realSleep } from '../../../connectors/broker/delivery.ts';
-import { MooringError } from '../../../functions/errors.ts';
+import { MooringError } from '../../../events/errors.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
 import type { Subscriber, TriggerSpec } from '../../../functions/ports/bus.ts';
 import { testEvent } from '../../contracts/event-bus.ts';

@@ -3,10 +3,11 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { DeliveryError, isRetriableStatus } from '../../../functions/ports/bus.ts';
+import { isRetriableStatus } from '../../../functions/ports/bus.ts';
 import { fromHttp, toBinaryHttp } from '../../../functions/runtime/binding.ts';
 import { createPushSink, pushTargetsFromRegistry } from '../../../connectors/push-sink/index.ts';
 import { MemoryRegistry } from '../../../connectors/registry/index.ts';
+import { isMooringError, MooringError } from '../../../events/errors.ts';
 
 const event = (id = '1', subject = 'temp'): CloudEvent => ({
   specversion: '1.0', id, source: 'drogue://app1/dev%201', type: 'io.drogue.event.v1', subject,
@@ -92,21 +93,21 @@ test('a CloudEvent in a 2xx response is the reply; an invalid one is dropped', a
 });
 
 for (const status of [503, 404, 429, 400, 401, 413]) {
-  test(`${status}: DeliveryError(${status}) carrying the body; retriable = ${isRetriableStatus(status)}`, async () => {
+  test(`${status}: MOORING_DELIVERY_FAILED(${status}) carrying the body; retriable = ${isRetriableStatus(status)}`, async () => {
     const a = await app((r) => { r.res.writeHead(status).end('nope'); });
     const sink = createPushSink({ endpoint: { url: a.url } });
     try {
       await sink(event());
       assert.unreachable();
     } catch (err) {
-      assert.instance(err, DeliveryError);
-      assert.is((err as DeliveryError).status, status);
-      assert.is(Buffer.from((err as DeliveryError).data!).toString(), 'nope');
+      assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
+      assert.is((err as MooringError).upstreamStatus, status);
+      assert.is(Buffer.from((err as MooringError).data!).toString(), 'nope');
     } finally { await sink.close(); await a.close(); }
   });
 }
 
-test('connection refused: DeliveryError without status (retriable)', async () => {
+test('connection refused: MOORING_DELIVERY_FAILED without status (retriable)', async () => {
   const a = await app(ok);
   const url = a.url;
   await a.close();
@@ -115,21 +116,21 @@ test('connection refused: DeliveryError without status (retriable)', async () =>
     await sink(event());
     assert.unreachable();
   } catch (err) {
-    assert.instance(err, DeliveryError);
-    assert.is((err as DeliveryError).status, undefined);
-    assert.ok(isRetriableStatus((err as DeliveryError).status));
+    assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
+    assert.is((err as MooringError).upstreamStatus, undefined);
+    assert.ok(isRetriableStatus((err as MooringError).upstreamStatus));
   } finally { await sink.close(); }
 });
 
-test('no answer within the endpoint timeout: DeliveryError without status', async () => {
+test('no answer within the endpoint timeout: MOORING_DELIVERY_FAILED without status', async () => {
   const a = await app(() => { /* never answers */ });
   const sink = createPushSink({ endpoint: { url: a.url, timeout: '50ms' } });
   try {
     await sink(event());
     assert.unreachable();
   } catch (err) {
-    assert.instance(err, DeliveryError);
-    assert.is((err as DeliveryError).status, undefined);
+    assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
+    assert.is((err as MooringError).upstreamStatus, undefined);
     assert.match((err as Error).message, 'no response within 50 ms');
   } finally { await sink.close(); await a.close(); }
 });

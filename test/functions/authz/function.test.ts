@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { authz } from '../../../functions/authz/index.ts';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { validateEvent } from '../../../events/validate.ts';
-import { isMooringError } from '../../../functions/errors.ts';
+import { isMooringError } from '../../../events/errors.ts';
 import { silentLogger, type FunctionContext } from '../../../functions/ports/runtime.ts';
 import { app, device, memoryRegistry } from '../../helpers/memory-registry.ts';
 

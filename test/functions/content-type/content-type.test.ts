@@ -4,7 +4,7 @@ import { contentType } from '../../../functions/content-type/index.ts';
 import { connectionEvent, deviceEvent, publishEvent } from '../../../events/constructors.ts';
 import { STAGE_EXTENSION, Stage } from '../../../events/stage.ts';
 import { withAttributes, type CloudEvent } from '../../../events/cloudevent.ts';
-import { isMooringError, type ErrorCode } from '../../../functions/errors.ts';
+import { isMooringError, type ErrorCode } from '../../../events/errors.ts';
 import { silentLogger, type FunctionContext } from '../../../functions/ports/runtime.ts';
 import { memoryRegistry } from '../../helpers/memory-registry.ts';
 

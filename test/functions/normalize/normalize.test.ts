@@ -5,7 +5,7 @@ import { connectionEvent, publishEvent } from '../../../events/constructors.ts';
 import { validateEvent } from '../../../events/validate.ts';
 import { withAttributes, type CloudEvent } from '../../../events/cloudevent.ts';
 import { STAGE_EXTENSION, Stage } from '../../../events/stage.ts';
-import { isMooringError, type ErrorCode } from '../../../functions/errors.ts';
+import { isMooringError, type ErrorCode } from '../../../events/errors.ts';
 import { silentLogger, type FunctionContext } from '../../../functions/ports/runtime.ts';
 import type { RegistryReader } from '../../../functions/ports/registry.ts';
 import { app, device, memoryRegistry } from '../../helpers/memory-registry.ts';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { dialectFromString, dialectToString, parseTopic, resolveDialect } from '../../../functions/normalize/topic.ts';
-import { isMooringError } from '../../../functions/errors.ts';
+import { isMooringError } from '../../../events/errors.ts';
 import type { MqttDialect } from '../../../functions/ports/registry.ts';
 import { app, device } from '../../helpers/memory-registry.ts';
 

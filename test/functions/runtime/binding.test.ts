@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { isMooringError } from '../../../functions/errors.ts';
+import { isMooringError } from '../../../events/errors.ts';
 import { binaryBody, binaryHeaderLines, fromHttp, percentDecode, percentEncode, toBinaryHttp } from '../../../functions/runtime/binding.ts';
 
 const full: CloudEvent = {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { MooringError } from '../../../functions/errors.ts';
+import { MooringError } from '../../../events/errors.ts';
 import { silentLogger, systemClock, type FunctionContext, type MooringFunction } from '../../../functions/ports/runtime.ts';
 import { fromHttp, toBinaryHttp } from '../../../functions/runtime/binding.ts';
 import { serve } from '../../../functions/runtime/serve.ts';
@@ -31,7 +31,7 @@ const testFn: MooringFunction = {
     switch (e.subject) {
       case 'reply': return reply(e);
       case 'many': return [reply(e, 1), reply(e, 2)];
-      case 'refuse': throw new MooringError('MOORING_NOT_AUTHORIZED', 'not for you');
+      case 'refuse': throw new MooringError('MOORING_REJECTED', 'not for you');
       case 'busy': throw new MooringError('MOORING_BUS_FULL', 'bus full');
       case 'crash': throw new Error('secret internals');
       case 'slow': gate.enter(); await gate.released; return undefined;
@@ -116,8 +116,8 @@ test('MooringError → its status (non-retriable 4xx, retriable 5xx); other exce
   const h = await serve(testFn, ctx, { port: 0, host: '127.0.0.1' });
   try {
     const refused = await post(h.port, event('refuse'));
-    assert.is(refused.status, 403);
-    assert.equal(json(refused), { error: 'MOORING_NOT_AUTHORIZED', message: 'not for you' });
+    assert.is(refused.status, 406);
+    assert.equal(json(refused), { error: 'MOORING_REJECTED', message: 'not for you' });
     const busy = await post(h.port, event('busy'));
     assert.is(busy.status, 503);
     assert.is(json(busy).error, 'MOORING_BUS_FULL');

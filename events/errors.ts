@@ -1,0 +1,97 @@
+// The error registry of the whole code base (fastify/platformatic style), at the bottom layer so
+// every module can use it: each code carries the HTTP status the runtime answers with, the MQTT 5
+// PUBACK/PUBREC reason code a gateway answers a refused PUBLISH with, and whether a retry may succeed. docs/errors.md lists the
+// same table (a test keeps the two equal, and checks every code is raised somewhere).
+//
+// Errors are recognised by a brand, not `instanceof`: two copies of this module (a test's, a
+// bundled function's) still agree on what a MooringError is.
+
+export const errorCodes = {
+  MOORING_INVALID_EVENT: {
+    status: 400, mqtt: 0x99, retriable: false,
+    summary: 'The event is not a valid CloudEvent, or not of the expected type or shape.',
+  },
+  MOORING_INVALID_TOPIC: {
+    status: 400, mqtt: 0x90, retriable: false,
+    summary: 'The topic does not parse in the device\'s dialect.',
+  },
+  MOORING_REJECTED: {
+    status: 406, mqtt: 0x80, retriable: false,
+    summary: 'The payload is refused, e.g. a JSON content type whose body does not parse.',
+  },
+  MOORING_INVALID_CONFIG: {
+    status: 400, mqtt: 0x83, retriable: false,
+    summary: 'A configuration value (environment, dialect, trigger manifest) does not parse.',
+  },
+  MOORING_BUS_FULL: {
+    status: 503, mqtt: 0x97, retriable: true,
+    summary: 'The bus does not take more events now (back-pressure).',
+  },
+  MOORING_UNAVAILABLE: {
+    status: 503, mqtt: 0x80, retriable: true,
+    summary: 'A dependency (Kafka, a subscriber, the bus) is unavailable for now.',
+  },
+  MOORING_DELIVERY_FAILED: {
+    status: 502, mqtt: 0x80, retriable: true,
+    summary: 'A delivery attempt to a subscriber failed; `upstreamStatus` is what it answered, if it did.',
+  },
+  MOORING_INTERNAL: {
+    status: 500, mqtt: 0x80, retriable: true,
+    summary: 'An unexpected internal failure.',
+  },
+} as const satisfies Record<string, { status: number; mqtt: number; retriable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+const BRAND = Symbol.for('mooring.error');
+
+export interface MooringErrorOptions {
+  cause?: unknown;
+  /** The status a subscriber answered (MOORING_DELIVERY_FAILED); absent for a network error. */
+  upstreamStatus?: number;
+  /** The subscriber's response body, if any (a dead letter's `knativeerrordata`). */
+  data?: Uint8Array;
+}
+
+export class MooringError extends Error {
+  readonly [BRAND] = true;
+  readonly code: ErrorCode;
+  /** The HTTP status Mooring answers with. */
+  readonly status: number;
+  /** The MQTT 5 reason code Mooring answers with. */
+  readonly mqttReason: number;
+  readonly retriable: boolean;
+  readonly upstreamStatus: number | undefined;
+  readonly data: Uint8Array | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: MooringErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MooringError';
+    this.code = code;
+    const entry = errorCodes[code];
+    this.status = entry.status;
+    this.mqttReason = entry.mqtt;
+    this.retriable = entry.retriable;
+    this.upstreamStatus = options?.upstreamStatus;
+    this.data = options?.data;
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.message };
+  }
+}
+
+export function isMooringError(e: unknown, code?: ErrorCode): e is MooringError {
+  return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true
+    && (code === undefined || (e as MooringError).code === code);
+}
+
+/** A failed delivery attempt: `status` is what the subscriber answered, absent for a network error. */
+export function deliveryFailed(message: string, status?: number, options?: { cause?: unknown; data?: Uint8Array }): MooringError {
+  return new MooringError('MOORING_DELIVERY_FAILED', message, { ...options, upstreamStatus: status });
+}
+
+/** The MQTT 5 reason code for a failure: the registry's for a MooringError, else unspecified (0x80). */
+export function mqttReasonFor(e: unknown): number {
+  return isMooringError(e) ? e.mqttReason : 0x80;
+}
