@@ -27,9 +27,28 @@ export function drogueEncode(value: string): string {
   return out;
 }
 
-/** `drogue://{enc app}/{enc device}`: the `source` of Drogue's device and connection events. */
+/**
+ * `drogue://{app}/{enc device}`: the `source` of Drogue's device and connection events. Drogue
+ * Cloud encodes only the device segment (NON_ALPHANUMERIC); the application name is a DNS label
+ * (validated by the registry), so it is written as it is.
+ */
 export function drogueSource(application: string, device: string): string {
-  return `drogue://${drogueEncode(application)}/${drogueEncode(device)}`;
+  return `drogue://${application}/${drogueEncode(device)}`;
+}
+
+/** Registry uids an event carries when the registry has them (Drogue sets them whenever it does). */
+export interface Uids {
+  applicationUid?: string | undefined;
+  /** Of the device the event is about. */
+  deviceUid?: string | undefined;
+  /** Of the device that sent it (the gateway, for gateway traffic). */
+  senderUid?: string | undefined;
+}
+
+function putUids(extensions: Record<string, ExtensionValue>, uids: Uids, device: boolean): void {
+  if (uids.applicationUid !== undefined) extensions.applicationuid = uids.applicationUid;
+  if (device && uids.deviceUid !== undefined) extensions.deviceuid = uids.deviceUid;
+  if (uids.senderUid !== undefined) extensions.senderuid = uids.senderUid;
 }
 
 /** `{enc app}/{enc sender}`: the `partitionkey` that keeps one sender's events in order. */
@@ -70,6 +89,8 @@ export interface PublishInit extends Base {
   /** Target device already resolved by the connector (HTTP `device`/`as`). */
   device?: string | undefined;
   dataschema?: string | undefined;
+  /** The application's and the sender's registry uids (normalize carries them on). */
+  uids?: Uids | undefined;
 }
 
 /** io.mooring.publish.v1: a raw publish; source and partition key are the sender's. */
@@ -89,6 +110,7 @@ export function publishEvent(init: PublishInit): CloudEvent {
     extensions[PublishExt.userproperties] = typeof init.userProperties === 'string' ? init.userProperties : JSON.stringify(init.userProperties);
   }
   if (init.device !== undefined) extensions[PublishExt.device] = init.device;
+  if (init.uids !== undefined) putUids(extensions, init.uids, false);
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,
@@ -118,10 +140,20 @@ export interface DeviceEventInit extends Base {
   dataschema?: string | undefined;
   /** Further extensions to carry (names must match `[a-z0-9]{1,20}`). */
   extensions?: Readonly<Record<string, ExtensionValue>> | undefined;
+  uids?: Uids | undefined;
 }
 
 /** io.drogue.event.v1, attribute for attribute as Drogue Cloud's endpoints produced it. */
 export function deviceEvent(init: DeviceEventInit): CloudEvent {
+  const extensions: Record<string, ExtensionValue> = {
+    ...init.extensions,
+    application: init.application,
+    device: init.device,
+    sender: init.sender,
+    instance: init.instance,
+    partitionkey: droguePartitionKey(init.application, init.sender),
+  };
+  if (init.uids !== undefined) putUids(extensions, init.uids, true);
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,
@@ -129,14 +161,7 @@ export function deviceEvent(init: DeviceEventInit): CloudEvent {
     type: EventTypes.deviceEvent,
     subject: init.channel,
     time: init.time,
-    extensions: {
-      ...init.extensions,
-      application: init.application,
-      device: init.device,
-      sender: init.sender,
-      instance: init.instance,
-      partitionkey: droguePartitionKey(init.application, init.sender),
-    },
+    extensions,
   };
   if (init.data !== undefined) event.data = init.data;
   if (init.datacontenttype !== undefined) event.datacontenttype = init.datacontenttype;
@@ -151,11 +176,24 @@ export interface ConnectionEventOptions extends Base {
   instance: string;
   /** Defaults to the device itself. */
   sender?: string | undefined;
+  /** `senderUid` defaults to `deviceUid` when the sender is the device itself. */
+  uids?: Uids | undefined;
 }
 
 /** io.drogue.connection.v1: subject `connection`, JSON data `{"connected": bool}`. */
 export function connectionEvent(application: string, device: string, connected: boolean, opts: ConnectionEventOptions): CloudEvent {
   const sender = opts.sender ?? device;
+  const extensions: Record<string, ExtensionValue> = {
+    application,
+    device,
+    sender,
+    instance: opts.instance,
+    partitionkey: droguePartitionKey(application, sender),
+  };
+  if (opts.uids !== undefined) {
+    const senderUid = opts.uids.senderUid ?? (sender === device ? opts.uids.deviceUid : undefined);
+    putUids(extensions, { ...opts.uids, senderUid }, true);
+  }
   return {
     specversion: '1.0',
     id: opts.id,
@@ -165,13 +203,7 @@ export function connectionEvent(application: string, device: string, connected: 
     time: opts.time,
     datacontenttype: 'application/json',
     data: connected ? CONNECTED : DISCONNECTED,
-    extensions: {
-      application,
-      device,
-      sender,
-      instance: opts.instance,
-      partitionkey: droguePartitionKey(application, sender),
-    },
+    extensions,
   };
 }
 

@@ -39,6 +39,10 @@ export const PublishExt = {
   /** Target device for HTTP publishes (`device` / `as`) already resolved by the connector. */
   device: 'device',
   partitionkey: 'partitionkey',
+  /** The registry uid of the application, when the registry has one (Drogue always sets it). */
+  applicationuid: 'applicationuid',
+  /** The registry uid of the sender, when the registry has one. */
+  senderuid: 'senderuid',
   /** Which protocol endpoint produced it: mqtt, http. */
   endpoint: 'endpoint',
 } as const;

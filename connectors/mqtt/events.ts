@@ -6,7 +6,7 @@
 
 import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
-import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent } from '../../events/constructors.ts';
+import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent, type Uids } from '../../events/constructors.ts';
 import type { UserProperties } from 'mqtt-packet';
 
 /** What every event of one session shares, fixed at CONNECT. */
@@ -15,10 +15,16 @@ export interface SessionIdentity {
   readonly device: string;
   /** `drogue/v1`, `plainTopic`, `plainTopic;devicePrefix`. */
   readonly dialect: string;
+  /** The application's and the device's registry uids, when the registry has them. */
+  readonly uids: Uids | undefined;
 }
 
-export function sessionIdentity(application: string, device: string, dialect: string): SessionIdentity {
-  return { application, device, dialect };
+export function sessionIdentity(
+  application: string, device: string, dialect: string,
+  applicationUid?: string, deviceUid?: string,
+): SessionIdentity {
+  const uids = applicationUid === undefined && deviceUid === undefined ? undefined : { applicationUid, senderUid: deviceUid };
+  return { application, device, dialect, uids };
 }
 
 export interface PublishFields {
@@ -57,12 +63,16 @@ export function publishEvent(id: string, time: string, who: SessionIdentity, p: 
     endpoint: 'mqtt',
     payloadFormat: p.payloadFormat === undefined ? undefined : p.payloadFormat ? 1 : 0,
     userProperties: p.userProperties === undefined ? undefined : userPropertiesJson(p.userProperties),
+    uids: who.uids,
   });
 }
 
 export function connectionEvent(id: string, time: string, who: SessionIdentity, instance: string, connected: boolean): CloudEvent {
   // Marked raw: it takes the publishes' Triggers, keeping its place among them (events/stage.ts).
-  return withAttributes(makeConnectionEvent(who.application, who.device, connected, { id, time, instance }), {
+  return withAttributes(makeConnectionEvent(who.application, who.device, connected, {
+    id, time, instance,
+    uids: who.uids && { applicationUid: who.uids.applicationUid, deviceUid: who.uids.senderUid },
+  }), {
     extensions: { [STAGE_EXTENSION]: Stage.raw },
   });
 }

@@ -2,13 +2,17 @@
 // and one device with a password, plus a sensor in the seed's short form that the demo device
 // may publish for (a gateway). The constants are exported for the CLI's "how to try it" text.
 
+import { randomUUID } from 'node:crypto';
+
 export const DEMO_APPLICATION = 'demo-app';
 export const DEMO_DEVICE = 'demo-device';
 export const DEMO_PASSWORD = 'demo-secret';
 /** A device without credentials that lists DEMO_DEVICE as its gateway. */
 export const DEMO_GATEWAY_CHILD = 'demo-sensor';
 
-export function demoRegistryYaml(opts: { endpoint?: string } = {}): string {
+/** Registry uids, as Drogue's registry gives every resource (events carry them). */
+export function demoRegistryYaml(opts: { endpoint?: string; newUid?: () => string } = {}): string {
+  const uid = opts.newUid ?? randomUUID;
   const knative = opts.endpoint
     ? `  knative:\n    endpoint:\n      url: ${JSON.stringify(opts.endpoint)}\n`
     : `  # knative:\n  #   endpoint:\n  #     url: http://localhost:8081/   # where the push sink delivers this app's events\n`;
@@ -17,12 +21,14 @@ export function demoRegistryYaml(opts: { endpoint?: string } = {}): string {
 kind: Application
 metadata:
   name: ${DEMO_APPLICATION}
+  uid: ${uid()}
 spec:
 ${knative}---
 kind: Device
 metadata:
   name: ${DEMO_DEVICE}
   application: ${DEMO_APPLICATION}
+  uid: ${uid()}
 spec:
   authentication:
     credentials:

@@ -5,7 +5,7 @@
 // The reply carries `mooringstage: normalized` so that only content-type picks it up next.
 
 import { withAttributes, type CloudEvent, type ExtensionValue } from '../../events/cloudevent.ts';
-import { deviceEvent } from '../../events/constructors.ts';
+import { deviceEvent, type Uids } from '../../events/constructors.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { EventTypes, PublishExt } from '../../events/types.ts';
 import { MooringError } from '../../events/errors.ts';
@@ -18,6 +18,7 @@ import { rfc3339 } from '../../events/time.ts';
 const PUBLISH_ONLY: ReadonlySet<string> = new Set([
   PublishExt.topic, PublishExt.qos, PublishExt.retain, PublishExt.dialect, PublishExt.payloadformat,
   PublishExt.userproperties, PublishExt.endpoint, PublishExt.device, PublishExt.dataschema,
+  PublishExt.applicationuid, PublishExt.senderuid,
 ]);
 
 function requiredString(event: CloudEvent, name: string): string {
@@ -37,6 +38,25 @@ async function dialectOf(event: CloudEvent, application: string, sender: string,
   }
   const [app, device] = await Promise.all([ctx.registry.getApplication(application), ctx.registry.getDevice(application, sender)]);
   return resolveDialect(device, app);
+}
+
+/**
+ * The uids Drogue puts on a device event: the connector's application and sender uids; the
+ * device's is the sender's for its own traffic, else looked up (gateway traffic only).
+ */
+async function uidsOf(event: CloudEvent, application: string, device: string, sender: string, ctx: FunctionContext): Promise<Uids | undefined> {
+  const applicationUid = stringExt(event, PublishExt.applicationuid);
+  const senderUid = stringExt(event, PublishExt.senderuid);
+  const deviceUid = device === sender
+    ? senderUid
+    : (await ctx.registry.getDevice(application, device))?.metadata.uid;
+  if (applicationUid === undefined && senderUid === undefined && deviceUid === undefined) return undefined;
+  return { applicationUid, deviceUid, senderUid };
+}
+
+function stringExt(event: CloudEvent, name: string): string | undefined {
+  const v = event.extensions[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 export async function normalizePublish(event: CloudEvent, ctx: FunctionContext): Promise<CloudEvent> {
@@ -64,6 +84,7 @@ export async function normalizePublish(event: CloudEvent, ctx: FunctionContext):
 
   const schema = event.dataschema ?? event.extensions[PublishExt.dataschema];
   return deviceEvent({
+    uids: await uidsOf(event, application, device, sender, ctx),
     id: ctx.newId(),
     time: rfc3339(ctx.clock.now()),
     application,

@@ -30,10 +30,28 @@ test('Drogue percent-encoding: everything but ASCII letters and digits, upper-ca
   assert.is(drogueEncode('%'), '%25');
 });
 
-test('drogueSource and droguePartitionKey', () => {
-  assert.is(drogueSource('app_id', 'device_id'), 'drogue://app%5Fid/device%5Fid');
+test('drogueSource encodes only the device (as Drogue Cloud since 2022); droguePartitionKey encodes both', () => {
+  assert.is(drogueSource('app_id', 'device_id'), 'drogue://app_id/device%5Fid');
   assert.is(droguePartitionKey('app_id', 'device_id'), 'app%5Fid/device%5Fid');
-  assert.is(drogueSource('my-app', 'a/b'), 'drogue://my%2Dapp/a%2Fb');
+  assert.is(drogueSource('my-app', 'a/b'), 'drogue://my-app/a%2Fb');
+  assert.is(droguePartitionKey('my-app', 'a/b'), 'my%2Dapp/a%2Fb');
+});
+
+test('uids: applicationuid, deviceuid, senderuid when the registry has them, none otherwise', () => {
+  const uids = { applicationUid: 'a-uid', deviceUid: 'd-uid', senderUid: 'g-uid' };
+  const e = deviceEvent({ id: 'i', time: T, application: 'app', device: 'd', sender: 'g', instance: 'drogue', channel: 'c', uids });
+  assert.is(e.extensions.applicationuid, 'a-uid');
+  assert.is(e.extensions.deviceuid, 'd-uid');
+  assert.is(e.extensions.senderuid, 'g-uid');
+  assertValid(e);
+  const p = publishEvent({ id: 'p', time: T, application: 'app', sender: 'g', topic: 't', uids });
+  assert.is(p.extensions.applicationuid, 'a-uid');
+  assert.is(p.extensions.senderuid, 'g-uid');
+  assert.is(p.extensions.deviceuid, undefined, 'the raw publish does not know its target yet');
+  const c = connectionEvent('app', 'd', true, { id: 'c', time: T, instance: 'drogue', uids: { applicationUid: 'a-uid', deviceUid: 'd-uid' } });
+  assert.equal([c.extensions.applicationuid, c.extensions.deviceuid, c.extensions.senderuid], ['a-uid', 'd-uid', 'd-uid']);
+  const none = deviceEvent({ id: 'i', time: T, application: 'app', device: 'd', sender: 'g', instance: 'drogue', channel: 'c' });
+  for (const k of ['applicationuid', 'deviceuid', 'senderuid']) assert.is(none.extensions[k], undefined, k);
 });
 
 test('deviceEvent carries Drogue\'s exact attributes', () => {
@@ -42,7 +60,7 @@ test('deviceEvent carries Drogue\'s exact attributes', () => {
     channel: 'temp', data: bytes('{"t":1}'), datacontenttype: 'application/json', dataschema: 'urn:x',
   });
   assert.equal(e, {
-    specversion: '1.0', id: 'id-1', type: 'io.drogue.event.v1', source: 'drogue://my%2Dapp/sensor%2D1',
+    specversion: '1.0', id: 'id-1', type: 'io.drogue.event.v1', source: 'drogue://my-app/sensor%2D1',
     subject: 'temp', time: T, datacontenttype: 'application/json', dataschema: 'urn:x', data: bytes('{"t":1}'),
     extensions: { application: 'my-app', device: 'sensor-1', sender: 'gw-1', instance: 'drogue', partitionkey: 'my%2Dapp/gw%2D1' },
   });
@@ -88,7 +106,8 @@ test('schema: a device event without its Drogue extensions is invalid', () => {
     assertInvalid(withAttributes(e, { extensions: { [ext]: undefined } }), ext);
   }
   assertInvalid(withAttributes(e, { subject: '' }), 'empty subject');
-  assertInvalid(withAttributes(e, { source: 'drogue://a_b/d' }), 'unencoded source');
+  assertInvalid(withAttributes(e, { source: 'drogue://a/d_e' }), 'unencoded device in source');
+  assertInvalid(withAttributes(e, { source: 'drogue://a%2Db/d' }), 'encoded application in source');
   assertInvalid(withAttributes(e, { extensions: { partitionkey: 'a' } }), 'partition key without /');
   assertInvalid(withAttributes(e, { time: 'yesterday' }), 'time');
 });

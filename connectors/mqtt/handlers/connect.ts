@@ -118,7 +118,8 @@ const takeOver: Step = async (c) => {
 const register: Step = (c) => {
   const { s, p } = c;
   const { opts } = s.gw;
-  s.who = sessionIdentity(c.application!.metadata.name, c.device!.metadata.name, dialectToString(s.dialect!));
+  s.who = sessionIdentity(c.application!.metadata.name, c.device!.metadata.name, dialectToString(s.dialect!),
+    c.application!.metadata.uid, c.device!.metadata.uid);
   s.device = c.device;
   s.gw.rememberDevice(c.device!);
   // v5 [MQTT-3.1.2-22] / 3.1.1 [MQTT-3.1.2-24]: the Server MUST disconnect a client that sends

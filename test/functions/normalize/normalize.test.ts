@@ -13,11 +13,18 @@ import { app, device, memoryRegistry } from '../../helpers/memory-registry.ts';
 const NOW = Date.parse('2024-06-01T12:00:00Z');
 const registry = memoryRegistry([
   app('my-app'),
+  app('uid-app'),
+  withUid(device('uid-app', 'sensor-1'), 'sensor-uid'),
   app('plain-app', { mqtt: { dialect: { type: 'plainTopic' } } }),
   device('plain-app', 'prefixed', { mqtt: { dialect: { type: 'plainTopic', devicePrefix: true } } }),
   device('plain-app', 'p1'),
   app('broken-app', { mqtt: { dialect: { type: 'nope' } as never } }),
 ]);
+
+function withUid<T extends { metadata: { uid?: string } }>(doc: T, uid: string): T {
+  doc.metadata.uid = uid;
+  return doc;
+}
 
 function ctx(reg: RegistryReader = registry): FunctionContext {
   let n = 0;
@@ -48,7 +55,7 @@ async function rejects(e: CloudEvent, code: ErrorCode, c = ctx()): Promise<void>
 test('a publish as the device itself becomes Drogue\'s device event', async () => {
   const e = await run(publish());
   assert.equal(e, {
-    specversion: '1.0', id: 'id-1', type: 'io.drogue.event.v1', source: 'drogue://my%2Dapp/gw%5F1', subject: 'temp',
+    specversion: '1.0', id: 'id-1', type: 'io.drogue.event.v1', source: 'drogue://my-app/gw%5F1', subject: 'temp',
     time: '2024-06-01T12:00:00.000Z', data: payload,
     extensions: { application: 'my-app', device: 'gw_1', sender: 'gw_1', instance: 'drogue', partitionkey: 'my%2Dapp/gw%5F1', [STAGE_EXTENSION]: 'normalized' },
   });
@@ -57,11 +64,21 @@ test('a publish as the device itself becomes Drogue\'s device event', async () =
 
 test('a gateway publish <channel>/<device>: device = target, sender = gateway, partition key app/sender', async () => {
   const e = await run(publish({ topic: 'temp/sensor-1' }));
-  assert.is(e.source, 'drogue://my%2Dapp/sensor%2D1');
+  assert.is(e.source, 'drogue://my-app/sensor%2D1');
   assert.is(e.subject, 'temp');
   assert.is(e.extensions.device, 'sensor-1');
   assert.is(e.extensions.sender, 'gw_1');
   assert.is(e.extensions.partitionkey, 'my%2Dapp/gw%5F1');
+});
+
+test('uids: the connector\'s application and sender uids carry; deviceuid is the sender\'s, or the target\'s from the registry', async () => {
+  const uids = { applicationUid: 'app-uid', senderUid: 'gw-uid' };
+  const own = await run(publish({ application: 'uid-app', uids }));
+  assert.equal([own.extensions.applicationuid, own.extensions.deviceuid, own.extensions.senderuid], ['app-uid', 'gw-uid', 'gw-uid']);
+  const forChild = await run(publish({ application: 'uid-app', topic: 'temp/sensor-1', uids }));
+  assert.equal([forChild.extensions.applicationuid, forChild.extensions.deviceuid, forChild.extensions.senderuid], ['app-uid', 'sensor-uid', 'gw-uid']);
+  const without = await run(publish());
+  for (const k of ['applicationuid', 'deviceuid', 'senderuid']) assert.is(without.extensions[k], undefined, k);
 });
 
 test('datacontenttype and dataschema pass through; instance and id from the context', async () => {
