@@ -49,4 +49,10 @@ test('npm start with an unknown log level exits non-zero naming the variable', a
   assert.match(output, /MOORING_INVALID_CONFIG: MOORING_LOG_LEVEL must be one of/);
 });
 
+test('npm run function with a bad PORT exits non-zero naming the variable', async () => {
+  const { code, output } = await run('cli/function.ts', { MOORING_FUNCTION: 'normalize', PORT: 'http' });
+  assert.is(code, 1, output);
+  assert.match(output, 'mooring function: MOORING_INVALID_CONFIG: PORT must be a port number');
+});
+
 test.run();
