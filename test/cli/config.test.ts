@@ -1,11 +1,11 @@
 // The configuration module (cli/config.ts): every variable parsed and checked at start-up, bad
-// values refused with MOORING_INVALID_CONFIG naming the variable; README.md's configuration
-// table lists exactly its variables.
+// values refused with MOORING_INVALID_CONFIG naming the variable; it is the only product file
+// that reads the environment; README.md's configuration table lists exactly its variables.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFromEnv, describeStartError, VARIABLES, type Variable } from '../../cli/config.ts';
 import { isMooringError } from '../../events/errors.ts';
@@ -94,6 +94,26 @@ test('every variable\'s default passes its own check', () => {
   for (const v of VARIABLES) if (v.default !== undefined) v.parse(v.default, v.name);
   assert.is(new Set(VARIABLES.map((v) => v.name)).size, VARIABLES.length, 'names are unique');
   assert.is(new Set(VARIABLES.map((v) => v.key)).size, VARIABLES.length, 'fields are unique');
+});
+
+// Product code (cli, connectors, functions, events) gets configuration as options; only the
+// configuration module reads the environment. bench/ and scripts/ are tooling and read their own.
+const ENV_READ = /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])|from\s+['"](node:)?process['"]|require\(\s*['"](node:)?process['"]\s*\)/;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sources(path);
+    return /\.(ts|js|cjs|mjs)$/.test(e.name) ? [path] : [];
+  });
+}
+
+test('no product file outside cli/config.ts reads process.env', () => {
+  const files = ['cli', 'connectors', 'functions', 'events'].flatMap((d) => sources(join(ROOT, d)));
+  assert.ok(files.length > 20, 'the scan sees the product code');
+  const readers = files.map((f) => relative(ROOT, f)).filter((f) => f !== join('cli', 'config.ts') && ENV_READ.test(readFileSync(join(ROOT, f), 'utf8')));
+  assert.equal(readers, []);
+  assert.ok(ENV_READ.test(readFileSync(join(ROOT, 'cli/config.ts'), 'utf8')), 'the scan recognises a read');
 });
 
 /** The README's configuration table: one row per variable, `| \`NAME\` | default | meaning |`. */
