@@ -1,7 +1,10 @@
-// Mooring's configuration, read once from the environment at start-up, validated and frozen.
-// Every variable is documented in the README's configuration table.
+// Mooring's configuration: the one module that reads the environment. VARIABLES is the table of
+// every variable (name, default, check, meaning); configFromEnv parses and validates them all at
+// start-up and returns a frozen, typed Config that the entry points pass down as options.
+// README.md's configuration table lists exactly these variables (a test keeps the two equal).
 
-import { MooringError } from '../events/errors.ts';
+import { fileURLToPath } from 'node:url';
+import { isMooringError, MooringError } from '../events/errors.ts';
 
 export interface Config {
   /** Registry file; undefined means the demo registry in `dataDir`. */
@@ -20,78 +23,163 @@ export interface Config {
   /** Single-host mode: also write each application's final events to `events-<app>`. */
   kafkaAppTopics: boolean;
   instance: string;
-  logLevel: string;
+  logLevel: LogLevel;
   maxPacketSize: number;
   maxConnections: number;
   /** Directory holding the Knative manifests the embedded broker executes. */
   knativeDir: string;
+  /** The function a functions-image process serves (cli/function.ts); unused by `npm start`. */
+  functionName: string | undefined;
+  /** The port a functions-image process listens on; Knative Serving sets `PORT` for a Service. */
+  port: number;
 }
 
-type Env = Record<string, string | undefined>;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-function port(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** One environment variable: where it goes in Config, its default, its check and its meaning. */
+export interface Variable {
+  readonly name: string;
+  readonly key: keyof Config;
+  /** Used when the variable is unset or empty, as text that passes `parse`; undefined: no value. */
+  readonly default: string | undefined;
+  /** How the README shows the default when it is not a literal value, e.g. `(none)`. */
+  readonly shownDefault: string | undefined;
+  readonly description: string;
+  /** Turns a set value into its Config value; throws MOORING_INVALID_CONFIG naming the variable. */
+  readonly parse: (raw: string, name: string) => Config[keyof Config];
+}
+
+type Parse<T> = (raw: string, name: string) => T;
+
+function invalid(name: string, expected: string, raw: string): MooringError {
+  return new MooringError('MOORING_INVALID_CONFIG', `${name} must be ${expected}, got ${JSON.stringify(raw)}`);
+}
+
+const text: Parse<string> = (raw) => raw;
+
+const portNumber: Parse<number> = (raw, name) => {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be a port number (0-65535), got ${JSON.stringify(raw)}`);
-  }
+  if (!/^\d+$/.test(raw.trim()) || n > 65535) throw invalid(name, 'a port number (0-65535)', raw);
   return n;
-}
+};
 
-function positive(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+const positiveInteger: Parse<number> = (raw, name) => {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  }
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0) throw invalid(name, 'a positive integer', raw);
   return n;
-}
+};
 
-function flag(env: Env, name: string): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+const flag: Parse<boolean> = (raw, name) => {
   if (raw === '1' || raw === 'true') return true;
-  throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be 1/true or 0/false, got ${JSON.stringify(raw)}`);
+  if (raw === '0' || raw === 'false') return false;
+  throw invalid(name, '1/true or 0/false', raw);
+};
+
+const logLevel: Parse<LogLevel> = (raw, name) => {
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw invalid(name, `one of ${LOG_LEVELS.join(', ')}`, raw);
+  return raw as LogLevel;
+};
+
+/** `host:port[,host:port…]`; blanks and a trailing comma are ignored. */
+const brokerList: Parse<string[]> = (raw, name) => {
+  const brokers = raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (brokers.length === 0 || brokers.some((b) => !/^\S+:\d{1,5}$/.test(b))) {
+    throw invalid(name, 'a comma-separated list of host:port', raw);
+  }
+  return brokers;
+};
+
+/**
+ * One table entry, typed against Config: `parse` yields the field's type, and a variable may lack
+ * a default only when its field can be undefined.
+ */
+function variable<K extends keyof Config>(spec: {
+  name: string;
+  key: K;
+  default: undefined extends Config[K] ? string | undefined : string;
+  shownDefault?: string;
+  parse: Parse<Exclude<Config[K], undefined>>;
+  description: string;
+}): Variable {
+  return Object.freeze({ shownDefault: undefined, ...spec });
 }
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const KNATIVE_DIR = fileURLToPath(new URL('../knative', import.meta.url));
 
-export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
-  const logLevel = env.MOORING_LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.has(logLevel)) {
-    throw new MooringError('MOORING_INVALID_CONFIG', `MOORING_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
-  }
-  const brokers = env.MOORING_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b !== '');
-  const tlsCert = env.MOORING_TLS_CERT || undefined;
-  const tlsKey = env.MOORING_TLS_KEY || undefined;
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+/** Every variable Mooring reads, in the order of the README's table. */
+export const VARIABLES: readonly Variable[] = Object.freeze([
+  variable({ name: 'MOORING_REGISTRY', key: 'registryPath', default: undefined, shownDefault: '(demo file)', parse: text,
+    description: 'YAML registry file (Drogue `Application`/`Device` documents); edits apply live' }),
+  variable({ name: 'MOORING_DATA_DIR', key: 'dataDir', default: './.mooring', parse: text,
+    description: 'where the demo registry and dead letters are kept' }),
+  variable({ name: 'MOORING_MQTT_PORT', key: 'mqttPort', default: '1883', parse: portNumber,
+    description: 'MQTT over TCP' }),
+  variable({ name: 'MOORING_MQTTS_PORT', key: 'mqttsPort', default: '8883', parse: portNumber,
+    description: 'MQTT over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set)' }),
+  variable({ name: 'MOORING_MQTT_WS_PORT', key: 'mqttWsPort', default: '8083', parse: portNumber,
+    description: 'MQTT over WebSocket (subprotocol `mqtt`, any path)' }),
+  variable({ name: 'MOORING_INGRESS_PORT', key: 'ingressPort', default: '8081', parse: portNumber,
+    description: 'broker ingress: POST a CloudEvent (binary or structured) into the bus' }),
+  variable({ name: 'MOORING_DEMO_SINK_PORT', key: 'demoSinkPort', default: '8088', parse: portNumber,
+    description: 'the demo application\'s sink (prints the events it receives)' }),
+  variable({ name: 'MOORING_KAFKA_BROKERS', key: 'kafkaBrokers', default: undefined, parse: brokerList,
+    description: 'use Kafka as the bus (single-host mode), comma-separated `host:port`' }),
+  variable({ name: 'MOORING_KAFKA_APP_TOPICS', key: 'kafkaAppTopics', default: '0', parse: flag,
+    description: 'with Kafka: also write each application\'s events to `events-<app>` ([docs/kafka.md](docs/kafka.md))' }),
+  variable({ name: 'MOORING_MQTT_MAX_PACKET_SIZE', key: 'maxPacketSize', default: '16384', parse: positiveInteger,
+    description: 'Maximum Packet Size announced and enforced' }),
+  variable({ name: 'MOORING_MQTT_MAX_CONNECTIONS', key: 'maxConnections', default: '19000', parse: positiveInteger,
+    description: 'connections beyond this are refused' }),
+  variable({ name: 'MOORING_TLS_CERT', key: 'tlsCert', default: undefined, parse: text,
+    description: 'server certificate (PEM text or file path); with `MOORING_TLS_KEY`, enables the TLS listener' }),
+  variable({ name: 'MOORING_TLS_KEY', key: 'tlsKey', default: undefined, parse: text,
+    description: 'the certificate\'s private key (PEM text or file path)' }),
+  variable({ name: 'MOORING_HOST', key: 'host', default: '0.0.0.0', parse: text,
+    description: 'the address the listeners bind' }),
+  variable({ name: 'MOORING_INSTANCE', key: 'instance', default: 'drogue', parse: text,
+    description: 'the `instance` extension on device events' }),
+  variable({ name: 'MOORING_LOG_LEVEL', key: 'logLevel', default: 'info', parse: logLevel,
+    description: `pino log level: ${LOG_LEVELS.join(', ')}` }),
+  variable({ name: 'MOORING_KNATIVE_DIR', key: 'knativeDir', default: KNATIVE_DIR, shownDefault: '`knative/` of this checkout', parse: text,
+    description: 'the Knative manifests (Broker, Triggers, templates) the embedded broker executes' }),
+  variable({ name: 'MOORING_FUNCTION', key: 'functionName', default: undefined, parse: text,
+    description: 'the function `npm run function` serves: `normalize`, `content-type` or `authz`' }),
+  variable({ name: 'PORT', key: 'port', default: '8080', parse: portNumber,
+    description: 'the port `npm run function` listens on (Knative Serving sets it for a Service)' }),
+]);
+
+/** Checks that span variables. */
+function checkTogether(c: Config): void {
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_TLS_CERT and MOORING_TLS_KEY go together');
   }
-  const kafkaAppTopics = flag(env, 'MOORING_KAFKA_APP_TOPICS');
-  if (kafkaAppTopics && !(brokers && brokers.length > 0)) {
+  if (c.kafkaAppTopics && !c.kafkaBrokers) {
     throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_KAFKA_APP_TOPICS needs MOORING_KAFKA_BROKERS');
   }
-  const config: Config = {
-    registryPath: env.MOORING_REGISTRY || undefined,
-    dataDir: env.MOORING_DATA_DIR || './.mooring',
-    host: env.MOORING_HOST || '0.0.0.0',
-    mqttPort: port(env, 'MOORING_MQTT_PORT', 1883),
-    mqttsPort: port(env, 'MOORING_MQTTS_PORT', 8883),
-    mqttWsPort: port(env, 'MOORING_MQTT_WS_PORT', 8083),
-    tlsCert,
-    tlsKey,
-    ingressPort: port(env, 'MOORING_INGRESS_PORT', 8081),
-    demoSinkPort: port(env, 'MOORING_DEMO_SINK_PORT', 8088),
-    kafkaBrokers: brokers && brokers.length > 0 ? brokers : undefined,
-    kafkaAppTopics,
-    instance: env.MOORING_INSTANCE || 'drogue',
-    logLevel,
-    maxPacketSize: positive(env, 'MOORING_MQTT_MAX_PACKET_SIZE', 16 * 1024),
-    maxConnections: positive(env, 'MOORING_MQTT_MAX_CONNECTIONS', 19_000),
-    knativeDir: env.MOORING_KNATIVE_DIR || new URL('../knative', import.meta.url).pathname,
-    ...overrides,
-  };
-  return Object.freeze(config);
+}
+
+/**
+ * Reads every variable of VARIABLES from `env` (an empty value counts as unset), validates it and
+ * returns the frozen Config; `overrides` replace fields afterwards (tests, the benchmark).
+ * Throws MooringError MOORING_INVALID_CONFIG naming the variable.
+ */
+export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const values: Record<string, unknown> = {};
+  for (const v of VARIABLES) {
+    const raw = env[v.name];
+    const given = raw === undefined || raw === '' ? v.default : raw;
+    values[v.key] = given === undefined ? undefined : v.parse(given, v.name);
+  }
+  const config = values as unknown as Config;
+  checkTogether(config);
+  return Object.freeze({ ...config, ...overrides });
+}
+
+/** What an entry point prints when it cannot start: the code of a MooringError, then its message. */
+export function describeStartError(err: unknown): string {
+  if (isMooringError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }

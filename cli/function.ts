@@ -1,11 +1,23 @@
 // Entry point of the functions image (knative/services.yaml): serves the function that
-// MOORING_FUNCTION names under the Knative Serving contract, with the registry file of
+// MOORING_FUNCTION names under the Knative Serving contract, on PORT, with the registry file of
 // MOORING_REGISTRY. `MOORING_FUNCTION=normalize PORT=8080 npm run function`.
 
 import { FileRegistry } from '../connectors/registry/index.ts';
 import { main } from '../functions/runtime/main.ts';
+import { configFromEnv, describeStartError } from './config.ts';
 
-main({ registry: () => FileRegistry.open() }).catch((err: unknown) => {
-  console.error(`mooring function: ${err instanceof Error ? err.message : String(err)}`);
+async function start(): Promise<void> {
+  const config = configFromEnv();
+  await main({
+    registry: () => FileRegistry.open({ path: config.registryPath, dataDir: config.dataDir }),
+    functionName: config.functionName,
+    port: config.port,
+    instance: config.instance,
+    logLevel: config.logLevel,
+  });
+}
+
+start().catch((err: unknown) => {
+  console.error(`mooring function: ${describeStartError(err)}`);
   process.exit(1);
 });

@@ -4,7 +4,7 @@
 import { pino } from 'pino';
 import { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD } from '../connectors/registry/index.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
-import { configFromEnv } from './config.ts';
+import { configFromEnv, describeStartError } from './config.ts';
 import { describeEvent } from './demo-sink.ts';
 import { startMooring } from './mooring.ts';
 
@@ -51,6 +51,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`mooring: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`mooring: ${describeStartError(err)}`);
   process.exit(1);
 });

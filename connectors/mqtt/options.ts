@@ -74,22 +74,6 @@ function positiveInt(name: string, value: number | undefined, dflt: number, max 
   return value;
 }
 
-/** Ports from the environment: `MOORING_MQTT_PORT`, `MOORING_MQTTS_PORT`, `MOORING_MQTT_WS_PORT`. */
-export function listenerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ListenerOptions {
-  const port = (name: string, dflt: number): number => {
-    const v = env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MooringError('MOORING_INVALID_CONFIG', `${name} must be a port number, got ${v}`);
-    return n;
-  };
-  return {
-    port: port('MOORING_MQTT_PORT', 1883),
-    tlsPort: port('MOORING_MQTTS_PORT', 8883),
-    wsPort: port('MOORING_MQTT_WS_PORT', 8083),
-  };
-}
-
 export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
   if (!o.bus || !o.registry) throw new MooringError('MOORING_INVALID_CONFIG', 'mqtt gateway: bus and registry are required');
   const maxPacketSize = positiveInt('maxPacketSize', o.maxPacketSize, 16 * 1024, 268_435_460);

@@ -2,7 +2,8 @@
 // file. The file is watched (its directory, so editors that save by writing a new file and
 // renaming it over the old one are seen too); an edit is reloaded after a short debounce and
 // takes effect atomically. An invalid edit is refused with every problem logged, and the last
-// good content stays in force. Without MOORING_REGISTRY a demo file is created in the data dir.
+// good content stays in force. Without a path (MOORING_REGISTRY, read by cli/config.ts) a demo
+// file is created in the data dir.
 
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -31,9 +32,9 @@ export function parseRegistryText(text: string, source?: string): RegistryConten
 }
 
 export interface FileRegistryOptions {
-  /** The registry file; default `MOORING_REGISTRY`, else `<dataDir>/registry.yaml` (demo, created if missing). */
+  /** The registry file; default `<dataDir>/registry.yaml` (the demo, created if missing). */
   path?: string;
-  /** Default `MOORING_DATA_DIR`, else `./.mooring`. */
+  /** Default `./.mooring`. */
   dataDir?: string;
   /** The demo application's push endpoint (`spec.knative.endpoint.url`), written when the demo file is created. */
   demoEndpoint?: string;
@@ -42,8 +43,6 @@ export interface FileRegistryOptions {
   watch?: boolean;
   /** Quiet time after the last file event before reloading (default 100 ms). */
   debounceMs?: number;
-  /** Environment to read MOORING_REGISTRY / MOORING_DATA_DIR from (default process.env). */
-  env?: Record<string, string | undefined>;
 }
 
 export type ReloadOutcome =
@@ -79,11 +78,10 @@ export class FileRegistry implements RegistryReader {
 
   /** Loads the file (creating the demo file when no path is configured) and starts watching it. */
   static async open(opts: FileRegistryOptions = {}): Promise<FileRegistry> {
-    const env = opts.env ?? process.env;
-    let path = opts.path ?? env.MOORING_REGISTRY;
+    let path = opts.path;
     let createdDemo = false;
     if (!path) {
-      path = join(opts.dataDir ?? env.MOORING_DATA_DIR ?? './.mooring', 'registry.yaml');
+      path = join(opts.dataDir ?? './.mooring', 'registry.yaml');
       createdDemo = await createIfMissing(path, demoRegistryYaml({ endpoint: opts.demoEndpoint }));
     }
     path = resolve(path);

@@ -1,7 +1,8 @@
 // The Knative entry point: one image serves any function, chosen by MOORING_FUNCTION
 // (normalize, content-type, authz). Functions never import connectors, so the registry comes in
 // through a factory from the composition root (cli/), which picks the adapter (file, DynamoDB).
-// Function modules are imported lazily: a process loads only the function it serves.
+// Function modules are imported lazily: a process loads only the function it serves. The
+// environment is read by cli/config.ts; what this needs comes in as options.
 
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -34,7 +35,7 @@ export async function loadFunction(name: string): Promise<MooringFunction> {
 }
 
 /** pino, behind the Logger port. */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(level = 'info'): Logger {
   const wrap = (p: pino.Logger): Logger => ({
     debug: (o, m) => { if (typeof o === 'string') p.debug(o); else p.debug(o, m); },
     info: (o, m) => { if (typeof o === 'string') p.info(o); else p.info(o, m); },
@@ -48,8 +49,14 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
 export interface MainOptions {
   /** Builds the registry the function reads (the composition root picks the adapter). */
   registry: () => RegistryReader | Promise<RegistryReader>;
-  /** Default process.env: MOORING_FUNCTION, PORT, MOORING_INSTANCE, LOG_LEVEL. */
-  env?: Record<string, string | undefined>;
+  /** The function to serve (the entry point reads it from MOORING_FUNCTION). */
+  functionName: string | undefined;
+  /** Default 8080 (Knative Serving's `PORT`). */
+  port?: number;
+  /** The `instance` extension on events (default `drogue`). */
+  instance?: string;
+  /** pino level of the default logger (default `info`). */
+  logLevel?: string;
   logger?: Logger;
   /** Overrides the function lookup (tests, or a composition root hosting extra functions). */
   load?: (name: string) => Promise<MooringFunction>;
@@ -57,17 +64,16 @@ export interface MainOptions {
 
 /** Serves the function MOORING_FUNCTION names, with SIGTERM draining on. */
 export async function main(opts: MainOptions): Promise<ServeHandle> {
-  const env = opts.env ?? process.env;
-  const name = env.MOORING_FUNCTION;
+  const name = opts.functionName;
   if (!name) throw new MooringError('MOORING_INVALID_CONFIG', `MOORING_FUNCTION is not set; one of: ${Object.keys(FUNCTION_MODULES).join(', ')}`);
-  const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger(opts.logLevel);
   const fn = await (opts.load ?? loadFunction)(name);
   const ctx: FunctionContext = {
     registry: await opts.registry(),
     clock: systemClock,
     logger: logger.child({ function: fn.name }),
-    instance: env.MOORING_INSTANCE ?? 'drogue',
+    instance: opts.instance ?? 'drogue',
     newId: randomUUID,
   };
-  return serve(fn, ctx, { port: env.PORT ? Number(env.PORT) : 8080, logger, handleSignals: true });
+  return serve(fn, ctx, { port: opts.port ?? 8080, logger, handleSignals: true });
 }

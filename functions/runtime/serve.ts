@@ -13,7 +13,7 @@ import type { FunctionContext, Logger, MooringFunction } from '../ports/runtime.
 import { fromHttp, toBinaryHttp } from './binding.ts';
 
 export interface ServeOptions {
-  /** Default: env PORT, else 8080. 0 picks a free port. */
+  /** Default 8080 (the entry point passes Knative's `PORT`). 0 picks a free port. */
   port?: number;
   /** Default: all interfaces. */
   host?: string;
@@ -61,7 +61,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
 export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: ServeOptions = {}): Promise<ServeHandle> {
   const logger = (opts.logger ?? ctx.logger).child({ function: fn.name });
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
-  const port = opts.port ?? (process.env.PORT ? Number(process.env.PORT) : 8080);
+  const port = opts.port ?? 8080;
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;

@@ -28,7 +28,7 @@ test('MOORING_FUNCTION=normalize serves normalize: a raw publish in, Drogue\'s d
   const port = await freePort();
   // As the image runs it: node itself, so SIGTERM reaches the server (no npm in between).
   child = startChild(process.execPath, ['--import', 'tsx', 'cli/function.ts'], {
-    MOORING_FUNCTION: 'normalize', PORT: String(port), MOORING_REGISTRY: join(dir, 'registry.yaml'), LOG_LEVEL: 'warn',
+    MOORING_FUNCTION: 'normalize', PORT: String(port), MOORING_REGISTRY: join(dir, 'registry.yaml'), MOORING_LOG_LEVEL: 'warn',
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { parseManifests, renderTemplate, type Manifest } from '../../connectors/broker/triggers.ts';
+import { VARIABLES } from '../../cli/config.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const crdDir = path.resolve(repoRoot, '../shared/crds');
@@ -167,6 +168,12 @@ test('the Services run the one functions image with MOORING_FUNCTION, probes and
     const c = template.spec.containers[0] as { image: string; env: Array<{ name: string; value: string }>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } };
     assert.match(c.image, /^ghcr\.io\/mooring\/functions(:|$)/);
     assert.ok(c.env.some((e) => e.name === 'MOORING_FUNCTION' && e.value === d.metadata?.name));
+    // Only variables the configuration module knows, with values its checks accept.
+    for (const e of c.env) {
+      const v = VARIABLES.find((x) => x.name === e.name);
+      assert.ok(v, `${d.metadata?.name}: ${e.name} is not a Mooring variable (cli/config.ts)`);
+      v.parse(e.value, e.name);
+    }
     assert.is(c.readinessProbe.httpGet.path, '/health/readiness');
     assert.is(c.livenessProbe.httpGet.path, '/health/liveness');
   }

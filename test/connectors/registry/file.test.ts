@@ -48,9 +48,9 @@ function nextReload(reg: FileRegistry, pred: (o: ReloadOutcome) => boolean = () 
   });
 }
 
-test('without MOORING_REGISTRY a demo file is created in the data dir and loaded', async () => {
+test('without a path a demo file is created in the data dir and loaded', async () => {
   const dir = await tempDir();
-  const reg = await FileRegistry.open({ env: { MOORING_DATA_DIR: dir }, demoEndpoint: 'http://localhost:8081/', watch: false });
+  const reg = await FileRegistry.open({ dataDir: dir, demoEndpoint: 'http://localhost:8081/', watch: false });
   try {
     assert.ok(reg.createdDemo);
     assert.is(reg.path, join(dir, 'registry.yaml'));
@@ -62,17 +62,17 @@ test('without MOORING_REGISTRY a demo file is created in the data dir and loaded
     assert.equal(child?.spec.gatewaySelector?.matchNames, [DEMO_DEVICE]);
   } finally { await reg.close(); }
   // A second start keeps the (possibly edited) file.
-  const again = await FileRegistry.open({ env: { MOORING_DATA_DIR: dir }, watch: false });
+  const again = await FileRegistry.open({ dataDir: dir, watch: false });
   assert.not.ok(again.createdDemo);
   await again.close();
   await rm(dir, { recursive: true });
 });
 
-test('MOORING_REGISTRY names the file; long form with lookups by alias and unique username', async () => {
+test('the path names the file; long form with lookups by alias and unique username', async () => {
   const dir = await tempDir();
   const path = join(dir, 'r.yaml');
   await writeFile(path, LONG);
-  const reg = await FileRegistry.open({ env: { MOORING_REGISTRY: path }, watch: false });
+  const reg = await FileRegistry.open({ path, watch: false });
   try {
     const app = await reg.getApplication('app1');
     assert.equal(app?.metadata.labels, { tier: '1' });

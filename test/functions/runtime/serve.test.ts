@@ -177,7 +177,7 @@ test('SIGTERM drains when handleSignals is on', async () => {
 test('main: MOORING_FUNCTION selects the function; unknown names are refused', async () => {
   const h = await main({
     registry: () => new MemoryRegistry(),
-    env: { MOORING_FUNCTION: 'test-fn', PORT: '0' },
+    functionName: 'test-fn', port: 0,
     logger: silentLogger,
     load: async (name) => { assert.is(name, 'test-fn'); return testFn; },
   });
@@ -187,7 +187,7 @@ test('main: MOORING_FUNCTION selects the function; unknown names are refused', a
     await h.close();
   }
   await loadFunction('nope').then(() => assert.unreachable(), (err: Error) => assert.match(err.message, 'one of: normalize, content-type, authz'));
-  await main({ registry: () => new MemoryRegistry(), env: {}, logger: silentLogger }).then(
+  await main({ registry: () => new MemoryRegistry(), functionName: undefined, logger: silentLogger }).then(
     () => assert.unreachable(), (err: Error) => assert.match(err.message, 'MOORING_FUNCTION is not set'));
 });
 
