@@ -25,6 +25,8 @@ export interface Config {
   maxConnections: number;
   /** Directory holding the Knative manifests the embedded broker executes. */
   knativeDir: string;
+  /** Embedded mode: how long a stop lets deliveries continue before spooling the rest to `dataDir`. */
+  stopDrainMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -91,6 +93,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     maxPacketSize: positive(env, 'MOORING_MQTT_MAX_PACKET_SIZE', 16 * 1024),
     maxConnections: positive(env, 'MOORING_MQTT_MAX_CONNECTIONS', 19_000),
     knativeDir: env.MOORING_KNATIVE_DIR || new URL('../knative', import.meta.url).pathname,
+    stopDrainMs: positive(env, 'MOORING_STOP_DRAIN_MS', 5000),
     ...overrides,
   };
   return Object.freeze(config);
