@@ -176,6 +176,48 @@ test('in-memory bus: what is delivered within the drain time is not spooled', as
   assert.equal(await spoolFiles(dir), []);
 });
 
+test('in-memory bus: a restored event that fails for good goes to the trigger\'s dead-letter sink', async () => {
+  const dir = tempDir();
+  await writeRecords(dir, [{ trigger: 'default/app-app1', event: event(1) }]);
+  const dead: CloudEvent[] = [];
+  const bus = new InMemoryEventBus();
+  const spool = attachSpool(bus, { dir, logger: silentLogger });
+  await bus.addTrigger(trigger('app-app1'), async () => { throw deliveryFailed('bad request', 400); },
+    async (ev) => { dead.push(ev); return undefined; });
+  assert.equal(await spool.restore(), { restored: 1, orphaned: 0, files: 1 });
+  await bus.idle();
+  console.log(`[spool] dead-lettered=${dead.length}`);
+  assert.equal(dead.map((e) => [e.id, e.extensions.knativeerrorcode]), [['id-1', 400]]);
+  assert.is(await spool.close(), 0);
+});
+
+test('in-memory bus: a reply finished while the bus closes is kept for the trigger it matches', async () => {
+  const dir = tempDir();
+  const bus = new InMemoryEventBus();
+  const spool = attachSpool(bus, { dir, drainMs: 0, logger: silentLogger });
+  let release!: () => void;
+  const started = new Promise<void>((resolve) => {
+    const fn: Subscriber = async (ev) => {
+      resolve();
+      await new Promise<void>((r) => { release = r; });
+      return { ...ev, id: `${ev.id}-reply`, type: 'io.drogue.event.v1' };
+    };
+    void bus.addTrigger({ ...trigger('normalize'), filter: { attributes: { type: 'raw' } } }, fn);
+  });
+  await bus.addTrigger(trigger('app-app1'), async () => undefined);
+  await bus.publish(event(1, { type: 'raw' }));
+  await started;
+  // Release the function only once the bus is closed (the spool drains for 0 ms first).
+  const close = bus.close.bind(bus);
+  const isClosed = new Promise<void>((resolve) => { bus.close = () => { const p = close(); resolve(); return p; }; });
+  const closing = spool.close();
+  await isClosed;
+  release();
+  assert.is(await closing, 1);
+  const records = await readRecords((await spoolFiles(dir))[0]!);
+  assert.equal(records.map((r) => [r.trigger, r.event.id]), [['default/app-app1', 'id-1-reply']]);
+});
+
 test('in-memory bus: restore into a trigger that does not exist, or a closed bus, is refused', async () => {
   const bus = new InMemoryEventBus();
   assert.is(bus.restore('default/none', event(1)), false);
