@@ -172,6 +172,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         push.set(app, { trigger, sink, endpoint: sameEndpoint(endpoint) });
         logger.info({ application: app }, 'push trigger added');
       }
+      spool?.requeue();
     };
     // Registry edits add, change or remove push Triggers; syncs run one after another.
     let syncing: Promise<void> = syncPush();

@@ -126,6 +126,12 @@ export interface Spool {
    */
   restore(): Promise<RestoreResult>;
   /**
+   * Hands what triggers removed while running left behind (a registry edit replaces an
+   * application's Trigger) to the triggers that now exist under the same name; the rest stays
+   * kept and is spooled at stop (then orphaned if its trigger is still gone). Returns the count.
+   */
+  requeue(): number;
+  /**
    * The graceful stop: waits up to `drainMs` for the bus to deliver what it holds (publishers
    * must be closed already), closes it, and writes what is left. Resolves to the count spooled.
    */
@@ -184,6 +190,14 @@ export function attachSpool(bus: SpoolableBus, options: SpoolOptions): Spool {
       }
       if (result.files > 0) logger.info({ ...result, dir }, 'spooled events restored');
       return result;
+    },
+
+    requeue() {
+      const waiting = kept.splice(0);
+      for (const r of waiting) if (!bus.restore(r.trigger, r.event)) kept.push(r);
+      const requeued = waiting.length - kept.length;
+      if (requeued > 0) logger.info({ requeued, kept: kept.length }, 'events of a replaced trigger handed to its successor');
+      return requeued;
     },
 
     async close() {

@@ -218,6 +218,23 @@ test('in-memory bus: a reply finished while the bus closes is kept for the trigg
   assert.equal(records.map((r) => [r.trigger, r.event.id]), [['default/app-app1', 'id-1-reply']]);
 });
 
+test('in-memory bus: a trigger replaced while running hands its queued events to its successor', async () => {
+  const dir = tempDir();
+  const bus = new InMemoryEventBus();
+  const spool = attachSpool(bus, { dir, logger: silentLogger });
+  await bus.addTrigger(trigger('app-app1'), async () => { throw deliveryFailed('unavailable', 503); });
+  for (const n of [1, 2, 3]) await bus.publish(event(n));
+  await bus.removeTrigger('default', 'app-app1');
+  assert.is(spool.requeue(), 0); // no successor yet: still kept
+  const got: string[] = [];
+  await bus.addTrigger(trigger('app-app1'), async (ev) => { got.push(ev.id); return undefined; });
+  assert.is(spool.requeue(), 3);
+  await bus.idle();
+  console.log(`[spool] replaced trigger: delivered=${got.length} lost=${3 - got.length}`);
+  assert.equal(got, ['id-1', 'id-2', 'id-3']);
+  assert.is(await spool.close(), 0);
+});
+
 test('in-memory bus: restore into a trigger that does not exist, or a closed bus, is refused', async () => {
   const bus = new InMemoryEventBus();
   assert.is(bus.restore('default/none', event(1)), false);
