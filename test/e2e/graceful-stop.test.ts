@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { readRecords, spoolFiles } from '../../connectors/knative/spool.ts';
+import { readRecords, spoolFiles, writeRecords } from '../../connectors/knative/spool.ts';
 import { AppSink, freePort, waitUntil, writeRegistry } from '../helpers/faults.ts';
 import { startChild, type Child } from '../helpers/process.ts';
 
@@ -92,8 +92,26 @@ test('SIGTERM with the endpoint down spools the PUBACKed events; the next start 
   assert.is(COUNT - delivered, 0);
   assert.equal(left, []);
   assert.match(second.output(), /spooled events restored/);
-  const code2 = await second.stop('SIGTERM');
+  const code2 = await second.stop('SIGINT');
   assert.is(code2, 0, second.output());
+});
+
+test('a spooled event whose Trigger no longer exists is kept in an orphaned file and logged, not dropped', async () => {
+  const event = {
+    specversion: '1.0' as const, id: 'gone-1', source: 'drogue://gone/dev1', type: 'io.drogue.event.v1',
+    data: Buffer.from([0, 255]), extensions: { application: 'gone' },
+  };
+  const sent = { trigger: 'default/app-gone', event };
+  await writeRecords(spoolDir(), [sent]);
+  const child = await startMooring(await freePort());
+  const orphanFiles = readdirSync(spoolDir()).filter((n) => n.startsWith('orphaned-'));
+  const orphans = (await Promise.all(orphanFiles.map((n) => readRecords(join(spoolDir(), n))))).flat();
+  console.log(`[graceful-stop] orphan run: spoolFilesLeft=${(await spoolFiles(spoolDir())).length} orphanFiles=${orphanFiles.length} orphaned=${orphans.length}`);
+  console.log(spoolLog(child));
+  assert.equal(await spoolFiles(spoolDir()), []);
+  assert.equal(orphans.map((o) => [o.trigger, o.event.id, Array.from(o.event.data!)]), [['default/app-gone', 'gone-1', [0, 255]]]);
+  assert.match(child.output(), /triggers that no longer exist/);
+  assert.is(await child.stop('SIGTERM'), 0, child.output());
 });
 
 test.run();
