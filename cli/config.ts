@@ -32,6 +32,8 @@ export interface Config {
   functionName: string | undefined;
   /** The port a functions-image process listens on; Knative Serving sets `PORT` for a Service. */
   port: number;
+  /** Embedded mode: how long a stop lets deliveries continue before spooling the rest to `dataDir`. */
+  stopDrainMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -114,7 +116,7 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   variable({ name: 'MOORING_REGISTRY', key: 'registryPath', default: undefined, shownDefault: '(demo file)', parse: text,
     description: 'YAML registry file (Drogue `Application`/`Device` documents); edits apply live' }),
   variable({ name: 'MOORING_DATA_DIR', key: 'dataDir', default: './.mooring', parse: text,
-    description: 'where the demo registry and dead letters are kept' }),
+    description: 'where the demo registry, dead letters and the stop spool (`spool/`) are kept' }),
   variable({ name: 'MOORING_MQTT_PORT', key: 'mqttPort', default: '1883', parse: portNumber,
     description: 'MQTT over TCP' }),
   variable({ name: 'MOORING_MQTTS_PORT', key: 'mqttsPort', default: '8883', parse: portNumber,
@@ -133,6 +135,8 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'Maximum Packet Size announced and enforced' }),
   variable({ name: 'MOORING_MQTT_MAX_CONNECTIONS', key: 'maxConnections', default: '19000', parse: positiveInteger,
     description: 'connections beyond this are refused' }),
+  variable({ name: 'MOORING_STOP_DRAIN_MS', key: 'stopDrainMs', default: '5000', parse: positiveInteger,
+    description: 'embedded mode: on SIGTERM/SIGINT deliveries continue this long; what is left is spooled to `MOORING_DATA_DIR/spool/` and delivered first on the next start' }),
   variable({ name: 'MOORING_TLS_CERT', key: 'tlsCert', default: undefined, parse: text,
     description: 'server certificate (PEM text or file path); with `MOORING_TLS_KEY`, enables the TLS listener' }),
   variable({ name: 'MOORING_TLS_KEY', key: 'tlsKey', default: undefined, parse: text,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { assertValidEvent } from '../events/validate.ts';
 import { InMemoryEventBus } from '../connectors/broker/memory.ts';
+import { attachSpool } from '../connectors/knative/spool.ts';
 import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors/broker/dead-letter.ts';
 import { createResolver, startEmbeddedBroker } from '../connectors/broker/resolver.ts';
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/broker/triggers.ts';
@@ -128,7 +129,11 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(async () => { for (const p of push.values()) await p.sink.close(); });
     const triggers = await loadTriggers(config.knativeDir);
     const bus = opts.bus ?? await createBus(config, logger, triggers[0]);
-    closers.push(() => bus.close());
+    // Embedded mode: a stop drains, then spools what is left; the next start restores it first.
+    const spool = bus instanceof InMemoryEventBus
+      ? attachSpool(bus, { dir: join(config.dataDir, 'spool'), drainMs: config.stopDrainMs, logger: logger.child({ component: 'spool' }) })
+      : undefined;
+    closers.push(async () => { if (spool) await spool.close(); else await bus.close(); });
 
     const ctx: FunctionContext = {
       registry, clock: systemClock, logger: logger.child({ component: 'functions' }),
@@ -167,6 +172,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         push.set(app, { trigger, sink, endpoint: sameEndpoint(endpoint) });
         logger.info({ application: app }, 'push trigger added');
       }
+      spool?.requeue();
     };
     // Registry edits add, change or remove push Triggers; syncs run one after another.
     let syncing: Promise<void> = syncPush();
@@ -178,6 +184,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       unsubscribe();
       await syncing;
     });
+
+    await spool?.restore();
 
     const ingress = await startIngress({
       host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),

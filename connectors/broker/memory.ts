@@ -5,7 +5,8 @@
 // when every trigger matching a reply is an in-process function, are handed straight to those
 // triggers' delivery inside the lane that produced them ("fusion": the same events, the same
 // delivery policy and dead letters, the same per-key order, one queue round-trip less).
-// Not durable: what is queued when the process ends is lost (Kafka is the durable adapter).
+// Not durable: what is queued when the process ends is lost (Kafka is the durable adapter),
+// unless `keep` is set: then what stopping triggers leave goes there (connectors/knative/spool.ts).
 
 import { setMaxListeners } from 'node:events';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
@@ -103,6 +104,10 @@ export class InMemoryEventBus implements EventBus {
   private pending = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Receives each event a stopping trigger could not deliver (the spool); unset, it is dropped. */
+  keep: ((trigger: string, event: CloudEvent) => void) | undefined;
+  /** The runners being stopped by close(): a late reply still reaches their `keep`. */
+  private stopping: TriggerRunner[] = [];
 
   constructor(options: InMemoryEventBusOptions = {}) {
     this.capacity = options.capacity ?? 10_000;
@@ -166,7 +171,12 @@ export class InMemoryEventBus implements EventBus {
    */
   reenter(events: CloudEvent | CloudEvent[]): void {
     if (this.closed) {
-      this.logger.warn({ count: Array.isArray(events) ? events.length : 1 }, 'reply dropped: the event bus is closed');
+      let dropped = 0;
+      for (const e of Array.isArray(events) ? events : [events]) {
+        const kept = this.stopping.filter((r) => r.match(e) && this.leftover(r.id, e)).length;
+        if (kept === 0) dropped++;
+      }
+      if (dropped > 0) this.logger.warn({ count: dropped }, 'reply dropped: the event bus is closed');
       return;
     }
     this.accept(events);
@@ -224,6 +234,21 @@ export class InMemoryEventBus implements EventBus {
     return found;
   }
 
+  /** A stopping trigger's undelivered event: to `keep`; true if kept, false if dropped. */
+  leftover(trigger: string, event: CloudEvent): boolean {
+    this.keep?.(trigger, event);
+    return this.keep !== undefined;
+  }
+
+  /** Enqueues a spooled event into one trigger (no filter, no capacity check); false if there is none. */
+  restore(trigger: string, event: CloudEvent): boolean {
+    const runner = this.runners.get(trigger);
+    if (!runner || this.closed) return false;
+    this.pending++;
+    runner.enqueue({ event, remaining: 1 });
+    return true;
+  }
+
   /** Called by a runner when it is done with (or drops) an envelope. */
   settle(envelope: Envelope): void {
     if (--envelope.remaining !== 0) return;
@@ -266,7 +291,7 @@ export class InMemoryEventBus implements EventBus {
     await runner.stop();
   }
 
-  /** Stops: queued events are dropped, retry waits end, in-flight attempts finish. */
+  /** Stops: retry waits end, in-flight attempts finish; what is queued or abandoned goes to `keep` (else dropped). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -276,6 +301,7 @@ export class InMemoryEventBus implements EventBus {
       w.reject(new MooringError('MOORING_UNAVAILABLE', 'the event bus is closed'));
     }
     const runners = this.active;
+    this.stopping = runners;
     this.active = [];
     this.runners.clear();
     await Promise.all(runners.map((r) => r.stop()));
@@ -291,6 +317,8 @@ interface RunnerOptions {
 /** One trigger's delivery machinery: per-key lanes, a ready queue, a concurrency bound. */
 class TriggerRunner {
   readonly match: EventPredicate;
+  /** `namespace/name`, the bus's key for this trigger. */
+  readonly id: string;
   /** The subscriber is a function in this process: replies may be handed to it directly. */
   readonly inProcess: boolean;
   private readonly policy: DeliveryPolicy;
@@ -315,6 +343,7 @@ class TriggerRunner {
     options: RunnerOptions,
   ) {
     this.match = compileTriggerFilter(trigger);
+    this.id = `${trigger.namespace}/${trigger.name}`;
     this.inProcess = isInProcessFunction(subscriber);
     this.policy = compileDelivery(trigger.delivery);
     this.destination = destinationAddress(trigger.subscriber, trigger);
@@ -385,7 +414,7 @@ class TriggerRunner {
     }
     const log = { id: event.id, type: event.type, status: outcome.status, attempts: outcome.attempts, err: outcome.lastError };
     if (outcome.aborted) {
-      this.logger.warn(log, 'delivery abandoned: the trigger stopped');
+      this.logger.warn(log, this.bus.leftover(this.id, event) ? 'delivery abandoned: the trigger stopped; event kept' : 'delivery abandoned: the trigger stopped');
       return;
     }
     if (!this.deadLetter) {
@@ -403,7 +432,7 @@ class TriggerRunner {
   /** A fused reply: this trigger's full delivery (retries, dead letter, its own reply) now. */
   async deliverFused(event: CloudEvent): Promise<void> {
     if (this.stopped) {
-      this.logger.warn({ id: event.id, trigger: this.trigger.name }, 'reply dropped: the trigger stopped');
+      if (!this.bus.leftover(this.id, event)) this.logger.warn({ id: event.id, trigger: this.trigger.name }, 'reply dropped: the trigger stopped');
       return;
     }
     try {
@@ -413,25 +442,29 @@ class TriggerRunner {
     }
   }
 
-  private drop(lane: Lane): void {
-    for (let e = lane.items.shift(); e !== undefined; e = lane.items.shift()) this.bus.settle(e);
+  /** Settles the lane's queued events, kept (or dropped) in order; returns how many. */
+  private drop(lane: Lane): number {
+    let n = 0;
+    for (let e = lane.items.shift(); e !== undefined; e = lane.items.shift(), n++) {
+      this.bus.leftover(this.id, e.event);
+      this.bus.settle(e);
+    }
+    return n;
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.abort.abort();
+    // Every lane is either ready or running; a running lane's rest is dropped by run() after its
+    // head, so a key's events reach `keep` in order.
     let dropped = 0;
-    for (let lane = this.ready.shift(); lane !== undefined; lane = this.ready.shift()) {
-      dropped += lane.items.length;
-      this.drop(lane);
-    }
-    for (const lane of this.lanes.values()) {
-      dropped += lane.items.length;
-      this.drop(lane);
-    }
+    for (let lane = this.ready.shift(); lane !== undefined; lane = this.ready.shift()) dropped += this.drop(lane);
+    for (const lane of this.lanes.values()) dropped += lane.items.length;
     this.lanes.clear();
-    if (dropped > 0) this.logger.warn({ dropped, trigger: this.trigger.name }, 'trigger stopped with queued events');
+    if (dropped > 0) {
+      this.logger.warn({ [this.bus.keep ? 'kept' : 'dropped']: dropped, trigger: this.trigger.name }, 'trigger stopped with queued events');
+    }
     if (this.running > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
   }
 }
