@@ -1,10 +1,5 @@
-// What a session needs from the gateway that owns it: options, the session index, the timer tick,
-// the registry epoch and the counters. Kept as an interface so sessions and handlers do not import
-// the gateway module (which imports them).
-
-import type { Device } from '../../functions/ports/registry.ts';
-import type { ResolvedOptions } from './options.ts';
-import type { Session } from './session.ts';
+// The gateway's plain facts shared by its modules: the counters, what a listener knows of a
+// connection, the key of the device index. No imports: every module of the gateway may use it.
 
 export interface GatewayStats {
   /** Open connections (every accepted stream, connected or not). */
@@ -33,28 +28,6 @@ export interface TlsInfo {
 export interface ConnectionInfo {
   tls?: TlsInfo;
   remoteAddress?: string;
-}
-
-export interface GatewayCore {
-  readonly opts: ResolvedOptions;
-  /** Advances every `timerResolutionMs`; sessions store ticks, not timestamps. */
-  readonly tick: number;
-  /** Bumped on every registry change: cached decisions from an older epoch are stale. */
-  readonly epoch: number;
-  readonly stats: GatewayStats;
-  /** The connected session of a device (`app`, `device`). */
-  sessionOf(application: string, device: string): Session | undefined;
-  /** Makes `session` the device's connection; the caller has taken the old one over. */
-  register(session: Session): void;
-  /** Forgets a closed session (connections, index, subscriptions). */
-  unregister(session: Session): void;
-  /** Keeps the device document's gateways for command routing. */
-  rememberDevice(device: Device): void;
-  /** Command subscriptions by device filter (`command/inbox/<device>/#`) held by other sessions. */
-  addDeviceSubscriber(application: string, device: string, session: Session): void;
-  removeDeviceSubscriber(application: string, device: string, session: Session): void;
-  /** True when a new connection would exceed maxConnections. */
-  atCapacity(): boolean;
 }
 
 /** Key of the session index and the per-device subscriptions. */

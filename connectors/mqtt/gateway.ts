@@ -9,10 +9,12 @@ import type { UserProperties } from 'mqtt-packet';
 import type { Device } from '../../functions/ports/registry.ts';
 import { gatewaysOf } from '../../functions/authz/device-view.ts';
 import { commandTopic } from './commands.ts';
-import { deviceKey, type ConnectionInfo, type GatewayCore, type GatewayStats } from './core.ts';
+import { deviceKey, type ConnectionInfo, type GatewayStats } from './core.ts';
+import type { GatewayCore } from './context.ts';
+import { End } from './ending.ts';
 import { resolveOptions, type MqttGatewayOptions, type ResolvedOptions } from './options.ts';
-import { RC } from './reason-codes.ts';
-import { CONNECTED, Session } from './session.ts';
+import { Session } from './session.ts';
+import { CONNECTED } from './state.ts';
 import { listenTcp } from './listeners/tcp.ts';
 import { listenTls } from './listeners/tls.ts';
 import { listenWs } from './listeners/ws.ts';
@@ -204,10 +206,10 @@ class Gateway implements GatewayCore, MqttGateway {
     for (const s of this.all) {
       if (s.state === CONNECTED) {
         if (s.keepAliveTicks > 0 && t - s.lastTick > s.keepAliveTicks && !s.isBlocked) {
-          s.disconnect(RC.keepAliveTimeout, 'keep-alive expired');
+          void s.end(End.keepAliveTimeout, 'keep-alive expired');
         }
       } else if (t - s.createdTick > connectTicks) {
-        s.abort('no CONNECT within the connect timeout');
+        void s.end(End.aborted, 'no CONNECT within the connect timeout');
       }
     }
   }
@@ -244,8 +246,7 @@ class Gateway implements GatewayCore, MqttGateway {
     const stopping = listeners.map((l) => l.close());
     const finishing: Promise<void>[] = [];
     for (const s of [...this.all]) {
-      s.disconnect(RC.serverShuttingDown, 'gateway shutting down');
-      finishing.push(s.finish('gateway shutting down', true));
+      finishing.push(s.end(End.serverShutdown, 'gateway shutting down'));
     }
     await Promise.all(finishing);
     await Promise.all(stopping);

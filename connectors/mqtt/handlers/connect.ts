@@ -4,18 +4,21 @@
 // registered under its device so a second connection takes it over.
 
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
-import type { Application, Device } from '../../../functions/ports/registry.ts';
+import type { Application, Device, MqttDialect } from '../../../functions/ports/registry.ts';
 import { dialectToString, resolveDialect } from '../../../functions/normalize/topic.ts';
 import type { AuthenticateRequest } from '../../../functions/authz/types.ts';
 import { sessionIdentity } from '../events.ts';
 import { RC, V3 } from '../reason-codes.ts';
-import { CLOSED, CONNECTED, CONNECTING, type Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
+import { End } from '../ending.ts';
+import { CLOSED } from '../state.ts';
 
 interface ConnectContext {
-  readonly s: Session;
+  readonly s: SessionContext;
   readonly p: IConnectPacket;
   application?: Application;
   device?: Device;
+  dialect?: MqttDialect;
 }
 
 type Step = (c: ConnectContext) => boolean | Promise<boolean>;
@@ -29,14 +32,13 @@ function refuse(c: ConnectContext, v3: number, v5: number, reason: string): fals
     : { cmd: 'connack', sessionPresent: false, returnCode: v3 };
   s.gw.opts.logger.info({ client: s.remoteAddress, clientId: c.p.clientId, code: s.v5 ? v5 : v3, reason }, 'mqtt connect refused');
   s.sendPacket(packet);
-  s.terminate(reason);
+  void s.end(End.connectRefused, reason);
   return false;
 }
 
 /** [MQTT-3.1.2-2] An unsupported protocol level gets CONNACK 0x01 (v5 0x84) and a close. */
 const checkProtocolVersion: Step = (c) => {
   const v = c.p.protocolVersion ?? 4;
-  c.s.version = v === 5 ? 5 : 4;
   if (v !== 4 && v !== 5) return refuse(c, V3.unacceptableProtocolVersion, RC.unsupportedProtocolVersion, `protocol level ${v} not supported (3.1.1 and 5 are)`);
   return true;
 };
@@ -70,7 +72,7 @@ const authenticate: Step = async (c) => {
   const req: AuthenticateRequest = { clientId: p.clientId };
   if (p.username !== undefined) req.username = p.username;
   if (p.password !== undefined) req.password = p.password;
-  const tls = s.info?.tls;
+  const tls = s.tls;
   if (tls?.certificateChain !== undefined && tls.certificateChain.length > 0) req.certificateChain = tls.certificateChain;
   if (tls?.pskIdentity !== undefined) req.pskIdentity = tls.pskIdentity;
   let out;
@@ -94,7 +96,7 @@ const authenticate: Step = async (c) => {
 /** The device's dialect, else the application's; one that does not parse refuses the connection. */
 const chooseDialect: Step = (c) => {
   try {
-    c.s.dialect = resolveDialect(c.device, c.application);
+    c.dialect = resolveDialect(c.device, c.application);
   } catch (err) {
     return refuse(c, V3.serverUnavailable, RC.implementationSpecific, err instanceof Error ? err.message : 'invalid dialect');
   }
@@ -110,30 +112,27 @@ const chooseDialect: Step = (c) => {
 const takeOver: Step = async (c) => {
   const { s } = c;
   const old = s.gw.sessionOf(c.application!.metadata.name, c.device!.metadata.name);
-  if (old !== undefined && old !== s) await old.takenOver();
+  if (old !== undefined && old !== s) {
+    s.gw.stats.takeovers++;
+    await old.end(End.takenOver, 'taken over by a new connection');
+  }
   return s.state !== CLOSED;
 };
 
 /** Session state from the CONNECT: identity, keep-alive, Will, the client's v5 limits. */
 const register: Step = (c) => {
   const { s, p } = c;
-  const { opts } = s.gw;
-  s.who = sessionIdentity(c.application!.metadata.name, c.device!.metadata.name, dialectToString(s.dialect!),
-    c.application!.metadata.uid, c.device!.metadata.uid);
-  s.device = c.device;
-  s.gw.rememberDevice(c.device!);
-  // v5 [MQTT-3.1.2-22] / 3.1.1 [MQTT-3.1.2-24]: the Server MUST disconnect a client that sends
-  // nothing within one and a half times the Keep Alive.
-  const keepalive = p.keepalive ?? 0;
-  s.keepAliveTicks = keepalive > 0 ? Math.ceil((keepalive * 1500) / opts.timerResolutionMs) : 0;
-  if (p.will) s.will = p.will;
-  if (s.v5) {
-    const max = p.properties?.maximumPacketSize;
-    if (max !== undefined) s.clientMaxPacket = max;
-  }
-  s.state = CONNECTED;
-  s.info = s.info?.remoteAddress !== undefined ? { remoteAddress: s.info.remoteAddress } : undefined;
-  s.gw.register(s);
+  const device = c.device!;
+  const dialect = c.dialect!;
+  s.gw.rememberDevice(device);
+  s.establish({
+    who: sessionIdentity(c.application!.metadata.name, device.metadata.name, dialectToString(dialect),
+      c.application!.metadata.uid, device.metadata.uid),
+    dialect,
+    keepalive: p.keepalive ?? 0,
+    will: p.will ?? undefined,
+    clientMaxPacket: s.v5 ? (p.properties?.maximumPacketSize ?? 0) : 0,
+  });
   return true;
 };
 
@@ -167,7 +166,7 @@ const connack: Step = (c) => {
 
 /** io.drogue.connection.v1 {connected: true}, ahead of any event of this connection. */
 const announceConnected: Step = (c) => {
-  c.s.publishConnection(true);
+  c.s.announceConnected();
   return true;
 };
 
@@ -184,8 +183,8 @@ export const connectSteps: ReadonlyArray<readonly [string, Step]> = [
   ['announceConnected', announceConnected],
 ];
 
-export async function handleConnect(s: Session, p: IConnectPacket): Promise<void> {
-  s.state = CONNECTING;
+export async function handleConnect(s: SessionContext, p: IConnectPacket): Promise<void> {
+  s.beginConnect(p.protocolVersion === 5 ? 5 : 4);
   const c: ConnectContext = { s, p };
   for (const [, step] of connectSteps) {
     const r = step(c);

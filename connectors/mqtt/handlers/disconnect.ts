@@ -5,9 +5,10 @@
 
 import type { IDisconnectPacket } from 'mqtt-packet';
 import { RC } from '../reason-codes.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
+import { End } from '../ending.ts';
 
-export function handleDisconnect(s: Session, packet: IDisconnectPacket): void {
+export function handleDisconnect(s: Pick<SessionContext, 'v5' | 'end'>, packet: IDisconnectPacket): void {
   const rc = s.v5 ? (packet.reasonCode ?? RC.success) : RC.success;
-  s.clientDisconnected(rc !== RC.success);
+  void s.end(rc === RC.success ? End.clientDisconnect : End.clientDisconnectWithWill, `client disconnected (0x${rc.toString(16)})`);
 }

@@ -2,8 +2,8 @@
 // any packet already refreshed the keep-alive.
 
 import { PINGRESP } from '../codec.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
 
-export function handlePingreq(s: Session): void {
+export function handlePingreq(s: Pick<SessionContext, 'send'>): void {
   s.send(PINGRESP);
 }

@@ -6,17 +6,17 @@
 import type { IPubackPacket, IPubcompPacket, IPubrecPacket } from 'mqtt-packet';
 import { ACK, encodeAck } from '../codec.ts';
 import { RC } from '../reason-codes.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
 
-export function handlePuback(_s: Session, _packet: IPubackPacket): void {
+export function handlePuback(_s: SessionContext, _packet: IPubackPacket): void {
   // Nothing outstanding at QoS 1: ignore.
 }
 
-export function handlePubrec(s: Session, packet: IPubrecPacket): void {
+export function handlePubrec(s: Pick<SessionContext, 'v5' | 'send'>, packet: IPubrecPacket): void {
   // §4.3.3: the sender answers PUBREC with PUBREL; the identifier is unknown here.
   s.send(encodeAck(ACK.pubrel, packet.messageId ?? 0, s.v5 ? RC.packetIdentifierNotFound : 0, s.v5));
 }
 
-export function handlePubcomp(_s: Session, _packet: IPubcompPacket): void {
+export function handlePubcomp(_s: SessionContext, _packet: IPubcompPacket): void {
   // Nothing outstanding at QoS 2: ignore.
 }

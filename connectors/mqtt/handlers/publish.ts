@@ -5,37 +5,36 @@
 // Refusals: QoS 0 dropped; v5 reason code in PUBACK/PUBREC; 3.1.1 cannot refuse, so the
 // connection is closed [MQTT-3.3.5-2]. QoS 2 is supported (method A of §4.3.3).
 
-import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
+import type { IPublishPacket } from 'mqtt-packet';
 import { parseTopic } from '../../../functions/normalize/topic.ts';
 import { resolveContentType } from '../../../functions/content-type/sniff.ts';
 import { mqttReasonFor } from '../../../events/errors.ts';
 import { ACK, encodeAck } from '../codec.ts';
 import { publishEvent, type PublishFields } from '../events.ts';
 import { RC } from '../reason-codes.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext, Will } from '../context.ts';
+import { End } from '../ending.ts';
 import { rfc3339 } from '../../../events/time.ts';
 
-type Will = NonNullable<IConnectPacket['will']>;
-
-export function handlePublish(s: Session, p: IPublishPacket): void | Promise<void> {
+export function handlePublish(s: SessionContext, p: IPublishPacket): void | Promise<void> {
   const { opts } = s.gw;
   const v5 = s.v5;
   if (p.qos > 0) {
     // v5 §3.3.4: more unacknowledged QoS 1/2 PUBLISH packets than the announced Receive Maximum
     // is answered with DISCONNECT 0x93 (Receive Maximum exceeded).
-    if (v5 && s.unacknowledged() >= opts.receiveMaximum) {
-      return s.disconnect(RC.receiveMaximumExceeded, 'Receive Maximum exceeded');
+    if (v5 && s.acks.size >= opts.receiveMaximum) {
+      return void s.end(End.receiveMaximumExceeded, 'Receive Maximum exceeded');
     }
     // [MQTT-4.3.3-10] until PUBREL, a QoS 2 PUBLISH with the same identifier must not be delivered
     // again: it is the client retransmitting.
-    if (p.qos === 2 && s.qos2InProgress(p.messageId!)) {
-      if (s.awaitingRel?.has(p.messageId!) === true) s.send(encodeAck(ACK.pubrec, p.messageId!, 0, v5));
+    if (p.qos === 2 && s.acks.qos2InProgress(p.messageId!)) {
+      if (s.acks.awaitingRelease(p.messageId!)) s.send(encodeAck(ACK.pubrec, p.messageId!, 0, v5));
       return;
     }
   }
   // v5 CONNACK said Retain Available 0: a retained PUBLISH is answered with DISCONNECT 0x9A (§3.3.1.3).
   // 3.1.1 cannot be told, so the flag is carried in the event and not interpreted.
-  if (v5 && p.retain) return s.disconnect(RC.retainNotSupported, 'retained messages are not supported');
+  if (v5 && p.retain) return void s.end(End.retainNotSupported, 'retained messages are not supported');
 
   let topic = p.topic;
   if (v5) {
@@ -43,17 +42,17 @@ export function handlePublish(s: Session, p: IPublishPacket): void | Promise<voi
     if (alias !== undefined) {
       // [MQTT-3.3.2-9]/[MQTT-3.3.2-10] an alias of 0 or above the announced Topic Alias Maximum
       // is answered with DISCONNECT 0x94 (Topic Alias invalid).
-      if (alias === 0 || alias > opts.topicAliasMaximum) return s.disconnect(RC.topicAliasInvalid, `topic alias ${alias} invalid`);
+      if (alias === 0 || alias > opts.topicAliasMaximum) return void s.end(End.topicAliasInvalid, `topic alias ${alias} invalid`);
       if (topic.length > 0) {
-        (s.aliases ??= new Map()).set(alias, topic);
+        s.setTopicAlias(alias, topic);
       } else {
-        const known = s.aliases?.get(alias);
+        const known = s.topicAlias(alias);
         // §3.3.2.3.4: an alias not yet set by this client is a Protocol Error.
-        if (known === undefined) return s.protocolError(`topic alias ${alias} used before it was set`);
+        if (known === undefined) return void s.end(End.protocolError, `topic alias ${alias} used before it was set`);
         topic = known;
       }
     } else if (topic.length === 0) {
-      return s.protocolError('empty topic name without a topic alias');
+      return void s.end(End.protocolError, 'empty topic name without a topic alias');
     }
   }
   // [MQTT-3.3.2-2] the Topic Name MUST NOT contain wildcard characters.
@@ -79,7 +78,7 @@ export function handlePublish(s: Session, p: IPublishPacket): void | Promise<voi
   return accept(s, p, topic);
 }
 
-function accept(s: Session, p: IPublishPacket, topic: string): void {
+function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
   const props = s.v5 ? p.properties : undefined;
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
   const contentType = props?.contentType;
@@ -93,12 +92,12 @@ function accept(s: Session, p: IPublishPacket, topic: string): void {
   };
   const { opts, stats } = s.gw;
   const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, fields);
-  const ack = p.qos > 0 ? s.expectAck(p.messageId!, p.qos) : undefined;
+  const ack = p.qos > 0 ? s.acks.expect(p.messageId!, p.qos) : undefined;
   s.busStarted();
   opts.bus.publish(event).then(() => {
     stats.publishesAccepted++;
     s.busSettled();
-    if (ack !== undefined) s.settleAck(ack, RC.success);
+    if (ack !== undefined) s.acks.settle(ack, RC.success);
   }, (err: unknown) => {
     s.busSettled();
     s.logBusError(err, 'publish');
@@ -106,7 +105,7 @@ function accept(s: Session, p: IPublishPacket, topic: string): void {
     const rc = mqttReasonFor(err);
     if (ack !== undefined) {
       stats.publishesRefused++;
-      s.settleAck(ack, rc);
+      s.acks.settle(ack, rc);
     } else {
       stats.publishesDropped++;
     }
@@ -117,7 +116,7 @@ function accept(s: Session, p: IPublishPacket, topic: string): void {
  * A PUBLISH the gateway does not take: QoS 0 is dropped; QoS 1/2 get the v5 reason code in their
  * PUBACK/PUBREC (in receive order); a 3.1.1 client's connection is closed [MQTT-3.3.5-2].
  */
-function refuse(s: Session, p: IPublishPacket, rc: number, message: string): void {
+function refuse(s: SessionContext, p: IPublishPacket, rc: number, message: string): void {
   const { stats, opts } = s.gw;
   opts.logger.debug({ device: s.who?.device, topic: p.topic, rc, message }, 'publish refused');
   if (p.qos === 0) {
@@ -125,14 +124,15 @@ function refuse(s: Session, p: IPublishPacket, rc: number, message: string): voi
     return;
   }
   stats.publishesRefused++;
-  s.settleAck(s.expectAck(p.messageId!, p.qos), rc);
+  const { acks } = s;
+  acks.settle(acks.expect(p.messageId!, p.qos), rc);
 }
 
 /**
  * Publishes a Will as the device event it stands for: same topic rules, same authorization (a
  * gateway's Will for another device needs publish-as rights), content type checked.
  */
-export async function publishWill(s: Session, will: Will): Promise<void> {
+export async function publishWill(s: SessionContext, will: Will): Promise<void> {
   const { opts, stats } = s.gw;
   const route = parseTopic(will.topic, s.dialect);
   if (!route.ok) return;

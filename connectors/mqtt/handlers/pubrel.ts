@@ -6,10 +6,10 @@
 import type { IPubrelPacket } from 'mqtt-packet';
 import { ACK, encodeAck } from '../codec.ts';
 import { RC } from '../reason-codes.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
 
-export function handlePubrel(s: Session, packet: IPubrelPacket): void {
+export function handlePubrel(s: Pick<SessionContext, 'v5' | 'send' | 'acks'>, packet: IPubrelPacket): void {
   const id = packet.messageId ?? 0;
-  const known = s.awaitingRel?.delete(id) === true;
+  const known = s.acks.release(id);
   s.send(encodeAck(ACK.pubcomp, id, known || !s.v5 ? RC.success : RC.packetIdentifierNotFound, s.v5));
 }

@@ -7,13 +7,15 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import { parseCommandFilter } from '../commands.ts';
 import { RC, V3 } from '../reason-codes.ts';
-import { CONNECTED, type Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
+import { End } from '../ending.ts';
+import { CONNECTED } from '../state.ts';
 
-export async function handleSubscribe(s: Session, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(s: SessionContext, packet: ISubscribePacket): Promise<void> {
   // §3.2.2.3.12: CONNACK said Subscription Identifiers Available 0, so a SUBSCRIBE carrying one is
   // answered with DISCONNECT 0xA1 (Subscription Identifiers not supported).
   if (s.v5 && packet.properties?.subscriptionIdentifier !== undefined) {
-    return s.disconnect(RC.subscriptionIdentifiersNotSupported, 'subscription identifiers are not supported');
+    return void s.end(End.subscriptionIdentifiersNotSupported, 'subscription identifiers are not supported');
   }
   const self = s.who!;
   const granted: number[] = [];
@@ -41,7 +43,7 @@ export async function handleSubscribe(s: Session, packet: ISubscribePacket): Pro
       }
       s.gw.addDeviceSubscriber(self.application, sub.device, s);
     }
-    (s.subs ??= new Map()).set(topic, sub);
+    s.addSubscription(topic, sub);
     granted.push(RC.grantedQos0);
   }
   s.sendPacket({ cmd: 'suback', messageId: packet.messageId!, granted });

@@ -3,17 +3,16 @@
 
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { RC } from '../reason-codes.ts';
-import type { Session } from '../session.ts';
+import type { SessionContext } from '../context.ts';
 
-export function handleUnsubscribe(s: Session, packet: IUnsubscribePacket): void {
+export function handleUnsubscribe(s: SessionContext, packet: IUnsubscribePacket): void {
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
-    const sub = s.subs?.get(filter);
+    const sub = s.removeSubscription(filter);
     if (sub === undefined) {
       codes.push(RC.noSubscriptionExisted);
       continue;
     }
-    s.subs!.delete(filter);
     if (sub.kind === 'device' && sub.device !== s.who!.device && !hasDeviceFilter(s, sub.device)) {
       s.gw.removeDeviceSubscriber(s.who!.application, sub.device, s);
     }
@@ -23,7 +22,7 @@ export function handleUnsubscribe(s: Session, packet: IUnsubscribePacket): void 
   else s.sendPacket({ cmd: 'unsuback', messageId: packet.messageId!, granted: [] });
 }
 
-function hasDeviceFilter(s: Session, device: string): boolean {
+function hasDeviceFilter(s: SessionContext, device: string): boolean {
   if (s.subs === undefined) return false;
   for (const sub of s.subs.values()) if (sub.kind === 'device' && sub.device === device) return true;
   return false;
