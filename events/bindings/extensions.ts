@@ -27,9 +27,17 @@ const INT_MAX = 2147483647;
 // §3.1.1 Timestamp: RFC 3339 date-time.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** True for an RFC 3339 date-time (the Timestamp type, and the `time` attribute). */
+let lastTimestamp = '';
+
+/**
+ * True for an RFC 3339 date-time (the Timestamp type, and the `time` attribute). The last valid
+ * value is remembered: events of one millisecond share their `time` (events/time.ts).
+ */
 export function isTimestamp(value: string): boolean {
-  return RFC3339.test(value) && !Number.isNaN(Date.parse(value));
+  if (value === lastTimestamp) return true;
+  if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) return false;
+  lastTimestamp = value;
+  return true;
 }
 
 function isInteger(n: number): boolean {

@@ -94,13 +94,12 @@ export function decodeKafka(record: KafkaRecord, types: ExtensionTypes = MOORING
       if (v !== undefined) attrs[name.slice(PREFIX.length)] = v;
     }
   }
-  const key = keyString(record.key);
   if (contentType !== undefined && contentType.toLowerCase().startsWith(STRUCTURED_PREFIX)) {
     const value = record.value;
     if (value === null) throw invalid('structured CloudEvent is not valid JSON');
     const event = decodeStructured(value, types);
-    if (key === undefined || event.extensions.partitionkey !== undefined) return event;
-    return { ...event, extensions: { ...event.extensions, partitionkey: key } };
+    const key = event.extensions.partitionkey === undefined ? keyString(record.key) : undefined;
+    return key === undefined ? event : { ...event, extensions: { ...event.extensions, partitionkey: key } };
   }
 
   const extensions: Record<string, ExtensionValue> = {};
@@ -119,7 +118,10 @@ export function decodeKafka(record: KafkaRecord, types: ExtensionTypes = MOORING
     }
   }
   checkContext(specversion, attrs.id, attrs.source, attrs.type, attrs.time);
-  if (extensions.partitionkey === undefined && key !== undefined) extensions.partitionkey = key;
+  if (extensions.partitionkey === undefined) {
+    const key = keyString(record.key);
+    if (key !== undefined) extensions.partitionkey = key;
+  }
   const event: MutableEvent = { specversion: '1.0', id: attrs.id!, source: attrs.source!, type: attrs.type!, extensions };
   if (attrs.subject !== undefined) event.subject = attrs.subject;
   if (attrs.time !== undefined) event.time = attrs.time;
