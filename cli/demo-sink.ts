@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../events/cloudevent.ts';
-import { fromHttp } from '../functions/runtime/binding.ts';
+import { decodeHttp } from '../events/bindings/http.ts';
 
 export interface DemoSink {
   url: string;
@@ -21,7 +21,7 @@ export async function startDemoSink(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        onEvent(fromHttp(req.headers, Buffer.concat(chunks)));
+        onEvent(decodeHttp({ headers: req.headers, body: Buffer.concat(chunks) }));
         res.writeHead(202).end();
       } catch (err) {
         res.writeHead(400, { 'content-type': 'application/json' })

@@ -8,7 +8,7 @@ import type { CloudEvent } from '../events/cloudevent.ts';
 import { isMooringError, MooringError } from '../events/errors.ts';
 import type { EventBus } from '../functions/ports/bus.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
-import { fromHttp } from '../functions/runtime/binding.ts';
+import { decodeHttp } from '../events/bindings/http.ts';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -59,7 +59,7 @@ export async function startIngress(opts: {
     }
     readBody(req)
       .then(async (body) => {
-        const event = fromHttp(req.headers, body);
+        const event = decodeHttp({ headers: req.headers, body });
         opts.validate?.(event);
         await bus.publish(event);
         answer(res, 202);

@@ -1,16 +1,16 @@
 // Validators for Mooring's event types (events/schemas/, JSON Schema 2020-12, compiled once with
-// ajv on first use) and the structured-mode JSON converters (CloudEvents JSON format §3): context
-// attributes flat, `data` as JSON when the content type is JSON, else `data_base64`.
+// ajv on first use). The schemas describe the structured form of an event, so an in-memory event
+// is validated through the one JSON event format codec (events/bindings/structured.ts).
 // Validate at the boundary (ingress, tests); hot paths build events with events/constructors.ts.
 
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import * as formatsModule from 'ajv-formats';
 import type { FormatsPlugin } from 'ajv-formats';
-import { CORE_ATTRIBUTES, isValidExtensionName, type CloudEvent, type ExtensionValue } from './cloudevent.ts';
-import { isJsonContentType } from './media.ts';
+import { isValidExtensionName, type CloudEvent } from './cloudevent.ts';
+import { toStructured } from './bindings/structured.ts';
 import { AuthzEventTypes, EventTypes } from './types.ts';
-import { MooringError } from './errors.ts';
+import { isMooringError, MooringError } from './errors.ts';
 
 const SCHEMA_FILES = [
   'cloudevent', 'defs', 'io.mooring.publish.v1', 'io.drogue.event.v1', 'io.drogue.connection.v1', 'io.mooring.command.v1', 'io.mooring.authz',
@@ -75,100 +75,18 @@ export function validateEvent(event: CloudEvent): ValidationResult {
   for (const name of Object.keys(event.extensions)) {
     if (!isValidExtensionName(name)) return { ok: false, errors: [`/${name} is not a valid extension name ([a-z0-9]{1,20}, not a core attribute)`] };
   }
-  return validateStructured(toStructured(event));
+  let json: Record<string, unknown>;
+  try {
+    json = toStructured(event);
+  } catch (e) {
+    if (isMooringError(e, 'MOORING_INVALID_EVENT')) return { ok: false, errors: [e.message] };
+    throw e;
+  }
+  return validateStructured(json);
 }
 
 /** Throws MOORING_INVALID_EVENT naming every problem when `event` does not match its schema. */
 export function assertValidEvent(event: CloudEvent): void {
   const r = validateEvent(event);
   if (!r.ok) throw new MooringError('MOORING_INVALID_EVENT', `invalid ${event.type} event ${event.id}: ${r.errors.join('; ')}`);
-}
-
-export type StructuredEvent = Record<string, unknown>;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * The structured-mode JSON object of an event. Data whose content type is JSON and which parses
- * goes in `data` as JSON; any other data goes in `data_base64`.
- */
-export function toStructured(event: CloudEvent): StructuredEvent {
-  const out: StructuredEvent = {};
-  for (const name of CORE_ATTRIBUTES) {
-    const v = event[name];
-    if (v !== undefined) out[name] = v;
-  }
-  for (const [k, v] of Object.entries(event.extensions)) out[k] = v;
-  if (event.data !== undefined) {
-    let json: { value: unknown } | undefined;
-    if (event.datacontenttype !== undefined && isJsonContentType(event.datacontenttype)) {
-      try {
-        json = { value: JSON.parse(utf8.decode(event.data)) };
-      } catch {
-        json = undefined;
-      }
-    }
-    if (json) out.data = json.value;
-    else out.data_base64 = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength).toString('base64');
-  }
-  return out;
-}
-
-function invalid(message: string): MooringError {
-  return new MooringError('MOORING_INVALID_EVENT', message);
-}
-
-/**
- * Reads a structured-mode JSON object (already parsed) into an event. Checks the CloudEvents
- * envelope (required attributes, extension names and value types); the type's own schema is
- * `validateStructured`'s job. `data` that is a string under a non-JSON content type is taken as
- * UTF-8 text; other `data` is serialized as JSON. Throws MOORING_INVALID_EVENT.
- */
-export function fromStructured(json: unknown): CloudEvent {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid('a structured CloudEvent must be a JSON object');
-  const src = json as Record<string, unknown>;
-  if (src.specversion !== '1.0') throw invalid(`unsupported specversion ${JSON.stringify(src.specversion)}`);
-  const core: Record<string, string> = {};
-  for (const name of CORE_ATTRIBUTES) {
-    if (name === 'specversion') continue;
-    const v = src[name];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') throw invalid(`attribute ${name} must be a string`);
-    core[name] = v;
-  }
-  for (const name of ['id', 'source', 'type'] as const) {
-    if (!core[name]) throw invalid(`required attribute ${name} is missing or empty`);
-  }
-  const extensions: Record<string, ExtensionValue> = {};
-  for (const [k, v] of Object.entries(src)) {
-    if ((CORE_ATTRIBUTES as readonly string[]).includes(k) || k === 'data' || k === 'data_base64') continue;
-    if (!isValidExtensionName(k)) throw invalid(`invalid extension name ${JSON.stringify(k)} (must match [a-z0-9]{1,20})`);
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v))) extensions[k] = v;
-    else throw invalid(`extension ${k} must be a string, an integer or a boolean`);
-  }
-  let data: Uint8Array | undefined;
-  if (src.data_base64 !== undefined && src.data_base64 !== null) {
-    if (src.data !== undefined) throw invalid('data and data_base64 are mutually exclusive');
-    if (typeof src.data_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(src.data_base64)) throw invalid('data_base64 must be base64');
-    data = Buffer.from(src.data_base64, 'base64');
-  } else if (src.data !== undefined) {
-    const ct = core.datacontenttype;
-    if (typeof src.data === 'string' && ct !== undefined && !isJsonContentType(ct)) data = Buffer.from(src.data, 'utf8');
-    else data = Buffer.from(JSON.stringify(src.data), 'utf8');
-  }
-  const event: { -readonly [K in keyof CloudEvent]: CloudEvent[K] } = {
-    specversion: '1.0',
-    id: core.id!,
-    source: core.source!,
-    type: core.type!,
-    extensions,
-  };
-  if (core.subject !== undefined) event.subject = core.subject;
-  if (core.time !== undefined) event.time = core.time;
-  if (core.dataschema !== undefined) event.dataschema = core.dataschema;
-  if (core.datacontenttype !== undefined) event.datacontenttype = core.datacontenttype;
-  else if (src.data !== undefined && src.data_base64 === undefined) event.datacontenttype = 'application/json';
-  if (data !== undefined) event.data = data;
-  return event;
 }

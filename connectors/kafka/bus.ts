@@ -13,7 +13,8 @@ import { realSleep, type Sleep } from '../broker/delivery.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { encodeBinary, MOORING_TYPED_EXTENSIONS, type ExtensionType } from './binding.ts';
+import { encodeKafkaBinary } from '../../events/bindings/kafka.ts';
+import { MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from '../../events/bindings/extensions.ts';
 import { TriggerConsumer } from './consumer.ts';
 import { kafkajsLogCreator } from './logging.ts';
 import { BatchingProducer } from './producer.ts';
@@ -58,7 +59,7 @@ export interface KafkaEventBusOptions {
   /** Longest time between offset commits while a fetched batch is processed (ms, default 500). */
   commitIntervalMs?: number;
   /** Extensions whose integer/boolean type is restored from the string header. */
-  typedExtensions?: Readonly<Record<string, ExtensionType>>;
+  typedExtensions?: ExtensionTypes;
   /** The wait between delivery retries (injectable so tests need not wait). */
   sleep?: Sleep;
   logger?: Logger;
@@ -138,7 +139,7 @@ export class KafkaEventBus implements EventBus {
   private async sendTo(topic: string, events: CloudEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.topicReady(topic);
-    await this.producer.send(topic, events.map(encodeBinary));
+    await this.producer.send(topic, events.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
   }
 
   /** ensureTopic bounded by publishTimeoutMs, so a first publish never outlasts its deadline. */

@@ -19,7 +19,8 @@ import { compileTriggerFilter, type EventPredicate } from '../broker/filters.ts'
 import { isRetriableStatus, type Subscriber, type TriggerSpec } from '../../functions/ports/bus.ts';
 import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
-import { decodeRecord, type ExtensionType } from './binding.ts';
+import { decodeKafka } from '../../events/bindings/kafka.ts';
+import type { ExtensionTypes } from '../../events/bindings/extensions.ts';
 
 export interface TriggerConsumerOptions {
   topic: string;
@@ -37,7 +38,7 @@ export interface TriggerConsumerOptions {
   joinTimeoutMs: number;
   /** Longest time between offset commits inside one fetched batch. */
   commitIntervalMs: number;
-  typedExtensions: Readonly<Record<string, ExtensionType>>;
+  typedExtensions: ExtensionTypes;
   sleep: Sleep;
   logger: Logger;
   /** Publishes a reply (acks=all); rejects when Kafka does not take it. */
@@ -227,7 +228,7 @@ export class TriggerConsumer {
   private async deliverRecord(message: KafkaMessage, partition: number): Promise<CloudEvent[] | undefined> {
     let event: CloudEvent;
     try {
-      event = decodeRecord(message, this.options.typedExtensions);
+      event = decodeKafka(message, this.options.typedExtensions);
     } catch (e) {
       // A record that is not a CloudEvent can never be delivered: skip it, loudly.
       this.logger.error({ err: (e as Error).message, partition, offset: message.offset }, 'skipping a record that is not a CloudEvent');

@@ -10,7 +10,7 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
-import type { EncodedRecord } from './binding.ts';
+import type { EncodedRecord } from '../../events/bindings/kafka.ts';
 
 export interface BatchingProducerOptions {
   /** Time a record waits for more to share its batch (ms). */

@@ -12,8 +12,8 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CORE_ATTRIBUTES, type CloudEvent } from '../../events/cloudevent.ts';
-import { fromStructured } from '../../events/validate.ts';
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import { fromStructured, toStructured } from '../../events/bindings/structured.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 
 /** One undelivered event and the trigger (`namespace/name`) it was queued on. */
@@ -46,15 +46,13 @@ export const ORPHAN_PREFIX = 'orphaned-';
 
 // ---- encoding -----------------------------------------------------------------------------------
 
-/** One spool line (without the newline). Data goes as base64 whatever its content type. */
+/**
+ * One spool line (without the newline): the event format of events/bindings/structured.ts, except
+ * that data always goes as base64 (byte-exact, even JSON data, which `data` would re-serialize).
+ */
 export function encodeRecord(record: SpoolRecord): string {
   const { event } = record;
-  const out: Record<string, unknown> = {};
-  for (const name of CORE_ATTRIBUTES) {
-    const v = event[name];
-    if (v !== undefined) out[name] = v;
-  }
-  for (const [k, v] of Object.entries(event.extensions)) out[k] = v;
+  const out = toStructured(event.data === undefined ? event : { ...event, data: undefined });
   if (event.data !== undefined) {
     out.data_base64 = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength).toString('base64');
   }

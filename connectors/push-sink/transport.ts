@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { binaryBody, binaryHeaderLines, fromHttp, hasCloudEvent, toBinaryHttp, type HttpMessage } from '../../functions/runtime/binding.ts';
+import { binaryBody, binaryHeaderLines, decodeHttp, encodeHttpBinary, hasCloudEvent, type HttpMessage } from '../../events/bindings/http.ts';
 import { Http1Pool, type Http1Error, type Http1Origin, type Http1Response } from './http1.ts';
 import { deliveryFailed, isMooringError, MooringError } from '../../events/errors.ts';
 
@@ -91,7 +91,7 @@ function http1Request(target: Http1Target, event: CloudEvent): Buffer | string {
     lines = binaryHeaderLines(event);
     body = binaryBody(event);
   } else {
-    const message = toBinaryHttp(event);
+    const message = encodeHttpBinary(event);
     for (const [name, line] of target.overridable) if (message.headers[name] === undefined) head += line;
     lines = '';
     for (const name in message.headers) lines += `${name}: ${message.headers[name]!}\r\n`;
@@ -127,7 +127,7 @@ export class HttpTransport {
   /** POSTs `event` in binary mode to `url`; resolves with the reply event, if the response carries one. */
   send(url: URL, event: CloudEvent, opts: SendOptions = {}): Promise<CloudEvent | undefined> {
     if (url.protocol === 'http:') return this.#sendHttp1(url, event, opts);
-    return this.#attempt(url, toBinaryHttp(event), opts, true);
+    return this.#attempt(url, encodeHttpBinary(event), opts, true);
   }
 
   #sendHttp1(url: URL, event: CloudEvent, opts: SendOptions): Promise<CloudEvent | undefined> {
@@ -163,7 +163,7 @@ export class HttpTransport {
         }
         if (!hasCloudEvent(r.headers)) { resolve(undefined); return; }
         try {
-          resolve(fromHttp(r.headers, r.body));
+          resolve(decodeHttp(r));
         } catch (e) {
           // The event was delivered; an unreadable reply is dropped rather than redelivering.
           this.#logger.warn({ target: label, status: r.status, err: (e as Error).message }, 'push endpoint replied with an invalid CloudEvent; reply dropped');
@@ -215,7 +215,7 @@ export class HttpTransport {
           }
           if (!hasCloudEvent(res.headers)) { settle(undefined); return; }
           try {
-            settle(undefined, fromHttp(res.headers, body));
+            settle(undefined, decodeHttp({ headers: res.headers, body }));
           } catch (err) {
             // The event was delivered; an unreadable reply is dropped rather than redelivering.
             this.#logger.warn({ target, status, err: (err as Error).message }, 'push endpoint replied with an invalid CloudEvent; reply dropped');

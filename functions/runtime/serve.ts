@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { FunctionContext, Logger, MooringFunction } from '../ports/runtime.ts';
-import { fromHttp, toBinaryHttp } from './binding.ts';
+import { decodeHttp, encodeHttpBinary } from '../../events/bindings/http.ts';
 
 export interface ServeOptions {
   /** Default 8080 (the entry point passes Knative's `PORT`). 0 picks a free port. */
@@ -82,7 +82,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
     }
     let event: CloudEvent;
     try {
-      event = fromHttp(req.headers, body);
+      event = decodeHttp({ headers: req.headers, body });
     } catch (err) {
       const e = isMooringError(err) ? err : new MooringError('MOORING_INVALID_EVENT', 'invalid CloudEvent');
       logger.debug({ err: e.message }, 'invalid CloudEvent refused');
@@ -99,7 +99,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
         res.writeHead(202, { ...extra, 'content-length': '0' }).end();
         return;
       }
-      const message = toBinaryHttp(reply);
+      const message = encodeHttpBinary(reply);
       res.writeHead(200, { ...message.headers, ...extra, 'content-length': String(message.body.length) }).end(message.body);
     } catch (err) {
       if (isMooringError(err)) {

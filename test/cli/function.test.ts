@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { publishEvent } from '../../events/constructors.ts';
-import { toBinaryHttp } from '../../functions/runtime/binding.ts';
+import { encodeHttpBinary } from '../../events/bindings/http.ts';
 import { freePort, startChild, type Child } from '../helpers/process.ts';
 
 let dir: string;
@@ -38,7 +38,7 @@ test('MOORING_FUNCTION=normalize serves normalize: a raw publish in, Drogue\'s d
     if (Date.now() > deadline) throw new Error(`not ready:\n${child.output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const { headers, body } = toBinaryHttp(publishEvent({
+  const { headers, body } = encodeHttpBinary(publishEvent({
     id: randomUUID(), time: new Date().toISOString(), application: 'app1', sender: 'dev1', topic: 'temp',
     payload: Buffer.from('21'), qos: 0,
   }));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { publishEvent } from '../../events/constructors.ts';
-import { toBinaryHttp } from '../../functions/runtime/binding.ts';
+import { encodeHttpBinary } from '../../events/bindings/http.ts';
 import { silentLogger } from '../../functions/ports/runtime.ts';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
@@ -37,7 +37,7 @@ function ingressPost(headers: Record<string, string>, body: Uint8Array): Promise
 }
 
 function rawPublish(application: string, sender: string, topic: string, payload: string) {
-  return toBinaryHttp(publishEvent({
+  return encodeHttpBinary(publishEvent({
     id: randomUUID(), time: new Date().toISOString(), application, sender, topic,
     payload: Buffer.from(payload), qos: 1, endpoint: 'mqtt',
   }));

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import {
   commandEvent, connectionEvent, deviceEvent, drogueEncode, droguePartitionKey, drogueSource, publishEvent,
 } from '../../events/constructors.ts';
-import { assertValidEvent, fromStructured, toStructured, validateEvent, validateStructured } from '../../events/validate.ts';
+import { assertValidEvent, validateEvent, validateStructured } from '../../events/validate.ts';
+import { fromStructured, toStructured } from '../../events/bindings/structured.ts';
 import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
 import { isMooringError } from '../../events/errors.ts';
 

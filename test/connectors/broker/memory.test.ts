@@ -14,6 +14,7 @@ import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
 import { functionSubscriber } from '../../../connectors/broker/resolver.ts';
 import type { FunctionContext } from '../../../functions/ports/runtime.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
+import { bindingsContract } from '../../contracts/bindings.ts';
 
 const noSleep = async (): Promise<void> => {};
 
@@ -21,6 +22,7 @@ eventBusContract('in-memory', async () => {
   const bus = new InMemoryEventBus({ sleep: noSleep });
   return { bus, cleanup: () => bus.close() };
 });
+bindingsContract('in-memory', async () => { const bus = new InMemoryEventBus({ sleep: noSleep }); return { bus, cleanup: () => bus.close() }; });
 
 const ev = (fields: Partial<CloudEvent> = {}, extensions: CloudEvent['extensions'] = {}): CloudEvent => ({
   specversion: '1.0', id: '1', source: 'test://x', type: 't', ...fields, extensions,

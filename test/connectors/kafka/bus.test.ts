@@ -11,6 +11,7 @@ import { KafkaEventBus, type KafkaEventBusOptions } from '../../../connectors/ka
 import { deliveryFailed, isMooringError } from '../../../events/errors.ts';
 import { type TriggerSpec } from '../../../functions/ports/bus.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
+import { bindingsContract } from '../../contracts/bindings.ts';
 import { ensureKafka, uniqueName } from '../../helpers/kafka.ts';
 
 const noSleep = async (): Promise<void> => {};
@@ -24,6 +25,7 @@ eventBusContract('kafka', async () => {
   const bus = await newBus();
   return { bus, cleanup: () => bus.close() };
 });
+bindingsContract('kafka', async () => { const bus = await newBus(); return { bus, cleanup: () => bus.close() }; });
 
 const test = suite('KafkaEventBus');
 

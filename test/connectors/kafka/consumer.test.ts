@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { KafkaEventBus } from '../../../connectors/kafka/bus.ts';
 import { TriggerConsumer } from '../../../connectors/kafka/consumer.ts';
-import { MOORING_TYPED_EXTENSIONS } from '../../../connectors/kafka/binding.ts';
+import { MOORING_TYPED_EXTENSIONS } from '../../../events/bindings/extensions.ts';
 import { realSleep } from '../../../connectors/broker/delivery.ts';
 import { MooringError } from '../../../events/errors.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';

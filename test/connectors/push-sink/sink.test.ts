@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { isRetriableStatus } from '../../../functions/ports/bus.ts';
-import { fromHttp, toBinaryHttp } from '../../../functions/runtime/binding.ts';
+import { decodeHttp, encodeHttpBinary } from '../../../events/bindings/http.ts';
 import { createPushSink, pushTargetsFromRegistry } from '../../../connectors/push-sink/index.ts';
 import { MemoryRegistry } from '../../../connectors/registry/index.ts';
 import { isMooringError, MooringError } from '../../../events/errors.ts';
@@ -26,7 +26,7 @@ async function app(answer: (r: Received) => void) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { event: fromHttp(req.headers, Buffer.concat(chunks)), headers: req.headers, res };
+      const r = { event: decodeHttp({ headers: req.headers, body: Buffer.concat(chunks) }), headers: req.headers, res };
       received.push(r);
       answer(r);
       for (const w of waiters.splice(0)) w();
@@ -75,7 +75,7 @@ test('a CloudEvent in a 2xx response is the reply; an invalid one is dropped', a
   let n = 0;
   const a = await app((r) => {
     if (n++ === 0) {
-      const reply = toBinaryHttp({ ...event('reply-1', 'ack'), type: 'com.example.ack', data: Buffer.from('ok'), datacontenttype: 'text/plain' });
+      const reply = encodeHttpBinary({ ...event('reply-1', 'ack'), type: 'com.example.ack', data: Buffer.from('ok'), datacontenttype: 'text/plain' });
       r.res.writeHead(200, reply.headers).end(reply.body);
     } else {
       r.res.writeHead(200, { 'ce-specversion': '1.0' }).end('x');

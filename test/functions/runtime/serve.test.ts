@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { MooringError } from '../../../events/errors.ts';
 import { silentLogger, systemClock, type FunctionContext, type MooringFunction } from '../../../functions/ports/runtime.ts';
-import { fromHttp, toBinaryHttp } from '../../../functions/runtime/binding.ts';
+import { decodeHttp, encodeHttpBinary } from '../../../events/bindings/http.ts';
 import { serve } from '../../../functions/runtime/serve.ts';
 import { loadFunction, main } from '../../../functions/runtime/main.ts';
 import { MemoryRegistry } from '../../../connectors/registry/index.ts';
@@ -60,7 +60,7 @@ function request(port: number, opts: { method?: string; path?: string; headers?:
 }
 
 const post = (port: number, e: CloudEvent) => {
-  const m = toBinaryHttp(e);
+  const m = encodeHttpBinary(e);
   return request(port, { headers: m.headers, body: m.body });
 };
 const json = (r: Res) => JSON.parse(r.body.toString()) as { error: string; message: string };
@@ -71,7 +71,7 @@ test('binary event in, reply out in binary mode with 200', async () => {
     const r = await post(h.port, event('reply'));
     assert.is(r.status, 200);
     assert.is(r.headers['ce-id'], 'reply-1');
-    const back = fromHttp(r.headers, r.body);
+    const back = decodeHttp(r);
     assert.is(back.type, 'io.example.reply');
     assert.is(back.extensions.device, 'dev 1');
     assert.is(back.extensions.seen, 'yes');

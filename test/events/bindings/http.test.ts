@@ -2,7 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { isMooringError } from '../../../events/errors.ts';
-import { binaryBody, binaryHeaderLines, fromHttp, percentDecode, percentEncode, toBinaryHttp } from '../../../functions/runtime/binding.ts';
+import {
+  binaryBody, binaryHeaderLines, decodeHttp, decodeHttpBatch, encodeHttpBatch, encodeHttpBinary as toBinaryHttp, encodeHttpStructured, type HttpHeaders,
+} from '../../../events/bindings/http.ts';
+import { percentDecode, percentEncode } from '../../../events/bindings/percent.ts';
+
+const fromHttp = (headers: HttpHeaders, body: Buffer): CloudEvent => decodeHttp({ headers, body });
 
 const full: CloudEvent = {
   specversion: '1.0', id: 'id-1', source: 'drogue://app/dev%201', type: 'io.drogue.event.v1',
@@ -100,20 +105,51 @@ test('structured mode: invalid events are refused', () => {
   const base = { specversion: '1.0', id: '1', source: 's', type: 't' };
   assert.match(invalid(ct, Buffer.from('{nope')), 'not valid JSON');
   assert.match(invalid(ct, Buffer.from('[]')), 'JSON object');
-  assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, id: 5 }))), 'required attribute id');
+  assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, id: 5 }))), 'attribute id must be a string');
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, specversion: '1.1' }))), 'unsupported specversion');
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, 'Bad-Name': 1 }))), 'invalid extension attribute name');
-  assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, ext: { a: 1 } }))), 'string, integer or boolean');
+  assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, ext: { a: 1 } }))), 'must be a string, a boolean or a 32-bit integer');
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, subject: 3 }))), 'subject must be a string');
   assert.match(invalid(ct, Buffer.from(JSON.stringify({ ...base, data: 1, data_base64: 'AA==' }))), 'mutually exclusive');
-  assert.match(invalid({ 'content-type': 'application/cloudevents-batch+json' }, Buffer.from('[]')), 'batched');
+  assert.match(invalid({ 'content-type': 'application/cloudevents-batch+json' }, Buffer.from('[]')), 'a batch of CloudEvents where one event was expected');
+});
+
+test('binary mode: a typed extension of the wrong type is refused, not kept as text', () => {
+  const base = { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': 's', 'ce-type': 't' };
+  assert.is(invalid({ ...base, 'ce-qos': 'one' }), 'extension qos must be an integer, got "one"');
+  assert.is(invalid({ ...base, 'ce-qos': '01' }), 'extension qos must be an integer, got "01"');
+  assert.is(invalid({ ...base, 'ce-retain': 'TRUE' }), 'extension retain must be a boolean, got "TRUE"');
+  assert.throws(() => toBinaryHttp({ ...full, extensions: { qos: 'one' } }), (e: unknown) => isMooringError(e, 'MOORING_INVALID_EVENT'));
+});
+
+test('structured mode: encoded with its media type and read back', () => {
+  const m = encodeHttpStructured(full);
+  assert.is(m.headers['content-type'], 'application/cloudevents+json; charset=utf-8');
+  const back = decodeHttp(m);
+  assert.equal({ ...back, data: Buffer.from(back.data!).toString() }, { ...full, data: '{"a":1}' });
+});
+
+test('batched mode (§3.3): a JSON array both ways; an empty batch is no events; not an array is refused', () => {
+  const second: CloudEvent = { specversion: '1.0', id: 'id-2', source: 's', type: 't', datacontenttype: 'application/octet-stream', data: Buffer.from([0, 255]), extensions: {} };
+  const m = encodeHttpBatch([full, second]);
+  assert.is(m.headers['content-type'], 'application/cloudevents-batch+json; charset=utf-8');
+  const back = decodeHttpBatch(m);
+  assert.is(back.length, 2);
+  assert.equal(back.map((e) => e.id), ['id-1', 'id-2']);
+  assert.equal([...back[1]!.data!], [0, 255]);
+  assert.equal(back[0]!.extensions, full.extensions);
+  assert.equal(decodeHttpBatch(encodeHttpBatch([])), []);
+  const ct = { 'content-type': 'application/cloudevents-batch+json' };
+  assert.throws(() => decodeHttpBatch({ headers: ct, body: Buffer.from('{}') }), (e: unknown) => isMooringError(e, 'MOORING_INVALID_EVENT') && /JSON array/.test((e as Error).message));
+  assert.throws(() => decodeHttpBatch({ headers: {}, body: Buffer.from('[]') }), (e: unknown) => isMooringError(e, 'MOORING_INVALID_EVENT'));
+  assert.throws(() => decodeHttpBatch({ headers: ct, body: Buffer.from('[{"specversion":"1.0"}]') }), (e: unknown) => isMooringError(e, 'MOORING_INVALID_EVENT'));
 });
 
 test('binaryHeaderLines writes exactly the headers of toBinaryHttp; binaryBody is its body', () => {
   for (const e of [full, { ...full, subject: undefined, time: undefined, dataschema: undefined, datacontenttype: undefined, data: undefined }]) {
     const { headers, body } = toBinaryHttp(e);
-    const lines = binaryHeaderLines(e).split('\r\n').filter((l) => l !== '');
-    assert.equal(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])), headers);
+    const lines = binaryHeaderLines(e).split('\r\n').filter((l: string) => l !== '');
+    assert.equal(Object.fromEntries(lines.map((l: string) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])), headers);
     assert.ok(binaryBody(e).equals(body));
   }
 });

@@ -1,9 +1,9 @@
-// The CloudEvents Kafka protocol binding, binary content mode (cloudevents/spec
-// kafka-protocol-binding.md §3.2.2), plus structured-mode decoding (§3.2.3).
+// The CloudEvents Kafka protocol binding (cloudevents/spec kafka-protocol-binding.md), binary
+// content mode (§3.2) and structured mode (§3.3).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { decodeRecord, encodeBinary } from '../../../connectors/kafka/binding.ts';
+import { decodeKafka as decodeRecord, encodeKafkaBinary as encodeBinary, encodeKafkaStructured, kafka } from '../../../events/bindings/kafka.ts';
 import { isMooringError } from '../../../events/errors.ts';
 
 const event: CloudEvent = {
@@ -58,12 +58,14 @@ test('decoding Buffer headers gives the event back; Mooring integer/boolean exte
   assert.is(back.extensions.retain, false);
 });
 
-test('other extensions come back as strings, and typed ones that are not canonical stay strings', () => {
-  const e: CloudEvent = { ...event, extensions: { count: 3, flag: true, qos: 'x' } };
+test('other extensions come back as strings; a typed one whose text is not of its type is refused', () => {
+  const e: CloudEvent = { ...event, extensions: { count: 3, flag: true } };
   const back = decodeRecord(asReceived(encodeBinary(e)));
-  assert.equal(back.extensions, { count: '3', flag: 'true', qos: 'x' });
+  assert.equal(back.extensions, { count: '3', flag: 'true' });
   const typed = decodeRecord(asReceived(encodeBinary(e)), { count: 'integer', flag: 'boolean' });
-  assert.equal(typed.extensions, { count: 3, flag: true, qos: 'x' });
+  assert.equal(typed.extensions, { count: 3, flag: true });
+  const wrong = { value: null, headers: { ce_specversion: '1.0', ce_id: '1', ce_source: 's', ce_type: 't', ce_qos: 'x' } };
+  assert.throws(() => decodeRecord(wrong), (err: unknown) => isMooringError(err, 'MOORING_INVALID_EVENT') && (err as Error).message === 'extension qos must be an integer, got "x"');
 });
 
 test('the record key becomes partitionkey when no ce_partitionkey header is present', () => {
@@ -85,9 +87,11 @@ test('header names are matched case-insensitively; string headers and arrays are
   assert.is(Buffer.from(back.data!).toString(), 'hi');
 });
 
-test('invalid extension names in ce_ headers are ignored', () => {
-  const back = decodeRecord({ value: null, headers: { ce_specversion: '1.0', ce_id: '1', ce_source: 's', ce_type: 't', 'ce_Bad-Name': 'x', ce_data: 'x' } });
-  assert.equal(back.extensions, {});
+test('invalid extension names in ce_ headers are refused, as over HTTP', () => {
+  for (const name of ['ce_Bad-Name', 'ce_data', 'ce_waytoolongextensionname1']) {
+    assert.throws(() => decodeRecord({ value: null, headers: { ce_specversion: '1.0', ce_id: '1', ce_source: 's', ce_type: 't', [name]: 'x' } }),
+      (e: unknown) => isMooringError(e, 'MOORING_INVALID_EVENT') && /invalid extension attribute name/.test((e as Error).message), name);
+  }
 });
 
 test('a record without specversion, id, source or type is MOORING_INVALID_EVENT', () => {
@@ -121,6 +125,25 @@ test('structured mode: the JSON event format in the value, data or data_base64',
     headers: { 'content-type': 'application/cloudevents+json' },
   });
   assert.equal([...b64.data!], [0, 255]);
+});
+
+test('structured mode encodes the JSON event format with its content type and the partitionkey as key', () => {
+  const r = encodeKafkaStructured(event);
+  assert.is(r.key, 'app1/dev%2F1');
+  assert.equal(r.headers, { 'content-type': 'application/cloudevents+json; charset=utf-8' });
+  const back = decodeRecord(r);
+  assert.equal({ ...back, data: Buffer.from(back.data!).toString() }, { ...event, data: '{"t":21.5}' });
+});
+
+test('the Binding shape: encode gives headers + body + key, decode takes it (or a kafkajs record) back', () => {
+  for (const binding of [kafka.binary, kafka.structured]) {
+    const m = binding.encode(event);
+    assert.ok(Buffer.isBuffer(m.body));
+    assert.is(m.key, 'app1/dev%2F1');
+    const back = binding.decode(m);
+    assert.equal({ ...back, data: Buffer.from(back.data!).toString() }, { ...event, data: '{"t":21.5}' });
+  }
+  assert.is(kafka.binary.decode(asReceived(encodeBinary(event))).id, 'e-1');
 });
 
 test.run();
