@@ -15,9 +15,9 @@ import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import {
   compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData, realSleep,
   type DeliverOptions, type DeliveryPolicy, type Sleep,
-} from './delivery.ts';
-import { compileTriggerFilter, type EventPredicate } from './filters.ts';
-import { isInProcessFunction } from './resolver.ts';
+} from '../knative/delivery.ts';
+import { compileTriggerFilter, type EventPredicate } from '../knative/filters.ts';
+import { isInProcessFunction } from '../knative/resolver.ts';
 
 export interface InMemoryEventBusOptions {
   /** Most events accepted and not yet handled by every matching trigger (default 10 000). */

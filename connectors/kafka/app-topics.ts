@@ -8,7 +8,7 @@
 // record is in that topic, so the topic misses nothing the broker topic holds (at least once).
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { renderAppTrigger } from '../broker/triggers.ts';
+import { renderAppTrigger } from '../knative/triggers.ts';
 import type { EventBus, SubscriptionsFilter, TriggerSpec } from '../../functions/ports/bus.ts';
 import { kafkaSink } from './sink.ts';
 import { applicationEventsTopic } from './topics.ts';

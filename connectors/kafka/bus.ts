@@ -9,7 +9,7 @@
 
 import { Kafka, logLevel } from 'kafkajs';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { realSleep, type Sleep } from '../broker/delivery.ts';
+import { realSleep, type Sleep } from '../knative/delivery.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';

@@ -14,8 +14,8 @@ import type { CloudEvent } from '../../events/cloudevent.ts';
 import {
   compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData,
   type DeliveryPolicy, type Sleep,
-} from '../broker/delivery.ts';
-import { compileTriggerFilter, type EventPredicate } from '../broker/filters.ts';
+} from '../knative/delivery.ts';
+import { compileTriggerFilter, type EventPredicate } from '../knative/filters.ts';
 import { isRetriableStatus, type Subscriber, type TriggerSpec } from '../../functions/ports/bus.ts';
 import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
-import { realSleep, type Sleep } from '../../connectors/broker/delivery.ts';
+import { realSleep, type Sleep } from '../../connectors/knative/delivery.ts';
 import { KafkaEventBus } from '../../connectors/kafka/bus.ts';
 import { DEAD_LETTER_TOPIC } from '../../connectors/kafka/sink.ts';
 import { ensureKafka, uniqueName } from '../helpers/kafka.ts';

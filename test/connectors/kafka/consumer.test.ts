@@ -11,7 +11,7 @@ import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { KafkaEventBus } from '../../../connectors/kafka/bus.ts';
 import { TriggerConsumer } from '../../../connectors/kafka/consumer.ts';
 import { MOORING_TYPED_EXTENSIONS } from '../../../connectors/kafka/binding.ts';
-import { realSleep } from '../../../connectors/broker/delivery.ts';
+import { realSleep } from '../../../connectors/knative/delivery.ts';
 import { MooringError } from '../../../events/errors.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
 import type { Subscriber, TriggerSpec } from '../../../functions/ports/bus.ts';

@@ -10,12 +10,12 @@ import { EventTypes } from '../../../events/types.ts';
 import { deliveryFailed, isMooringError, MooringError } from '../../../events/errors.ts';
 import { type Subscriber } from '../../../functions/ports/bus.ts';
 import { silentLogger, systemClock, type FunctionContext, type MooringFunction } from '../../../functions/ports/runtime.ts';
-import { createDeadLetterRecorder } from '../../../connectors/broker/dead-letter.ts';
+import { createDeadLetterRecorder } from '../../../connectors/knative/dead-letter.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
-import { createResolver, startEmbeddedBroker } from '../../../connectors/broker/resolver.ts';
+import { createResolver, startEmbeddedBroker } from '../../../connectors/knative/resolver.ts';
 import {
   brokerDeliveries, loadTriggers, readManifests, renderAppTrigger, renderAppTriggerManifest, renderTemplate,
-} from '../../../connectors/broker/triggers.ts';
+} from '../../../connectors/knative/triggers.ts';
 import { Inbox, testEvent } from '../../contracts/event-bus.ts';
 
 const ctx = { registry: {} as never, clock: systemClock, logger: silentLogger, instance: 'drogue', newId: () => 'id' } satisfies FunctionContext;
