@@ -159,7 +159,8 @@ test('an unexpected exception in a function is a 500 attempt', async () => {
     ctx, uri: () => async () => undefined, deadLetter: async () => undefined,
   });
   const sub = resolve({ ref: { kind: 'Service', name: 'f' } }, { name: 't', namespace: 'default', broker: 'mooring', subscriber: {} });
-  const err = await sub(testEvent('x')).then(() => undefined, (e: unknown) => e);
+  assert.is(sub.inProcess, true, 'a Service ref is declared an in-process function');
+  const err = await sub.call(testEvent('x')).then(() => undefined, (e: unknown) => e);
   assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
   assert.is((err as MooringError).upstreamStatus, 500);
 });
