@@ -17,8 +17,8 @@ import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts
 
 const noSleep = async (): Promise<void> => {};
 
-eventBusContract('in-memory', async () => {
-  const bus = new InMemoryEventBus({ sleep: noSleep });
+eventBusContract('in-memory', async (options) => {
+  const bus = new InMemoryEventBus({ sleep: noSleep, ...options });
   return { bus, cleanup: () => bus.close() };
 });
 

@@ -20,8 +20,8 @@ async function newBus(options: Partial<KafkaEventBusOptions> = {}): Promise<Kafk
   return new KafkaEventBus({ brokers: kafka.brokers, topic: uniqueName('mooring-test'), sleep: noSleep, ...options });
 }
 
-eventBusContract('kafka', async () => {
-  const bus = await newBus();
+eventBusContract('kafka', async (options) => {
+  const bus = await newBus(options);
   return { bus, cleanup: () => bus.close() };
 });
 
