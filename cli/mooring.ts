@@ -9,9 +9,9 @@ import type { CloudEvent } from '../events/cloudevent.ts';
 import { assertValidEvent } from '../events/validate.ts';
 import { InMemoryEventBus } from '../connectors/broker/memory.ts';
 import { attachSpool } from '../connectors/knative/spool.ts';
-import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors/broker/dead-letter.ts';
-import { createResolver, startEmbeddedBroker } from '../connectors/broker/resolver.ts';
-import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/broker/triggers.ts';
+import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors/knative/dead-letter.ts';
+import { createResolver, startEmbeddedBroker } from '../connectors/knative/resolver.ts';
+import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
 import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { FileRegistry } from '../connectors/registry/index.ts';
@@ -60,21 +60,14 @@ async function createBus(config: Readonly<Config>, logger: Logger, broker: { nam
 }
 
 /**
- * A Kafka bus (one that can write to other topics). Not `instanceof`: a test's KafkaEventBus may
- * come from another instance of the module (the test runner loads tests as CommonJS).
- */
-function isKafkaBus(bus: EventBus): bus is EventBus & { publishTo(topic: string, events: CloudEvent[]): Promise<void> } {
-  return typeof (bus as { publishTo?: unknown }).publishTo === 'function';
-}
-
-/**
  * On Kafka the KafkaSink `mooring-dead-letter` is its topic (the record goes there before the
  * failed event's offset is committed); the recorder still keeps and logs the recent ones.
  */
 async function kafkaDeadLetter(config: Readonly<Config>, bus: EventBus, recorder: Subscriber): Promise<Subscriber> {
-  if (!config.kafkaBrokers || !isKafkaBus(bus)) return recorder;
+  const topics = bus.capabilities.topics;
+  if (!config.kafkaBrokers || !topics) return recorder;
   const { kafkaSink, DEAD_LETTER_TOPIC } = await import('../connectors/kafka/sink.ts');
-  const toKafka = kafkaSink(bus, () => DEAD_LETTER_TOPIC);
+  const toKafka = kafkaSink(topics, () => DEAD_LETTER_TOPIC);
   return async (event) => {
     await toKafka(event);
     return recorder(event);
@@ -83,9 +76,10 @@ async function kafkaDeadLetter(config: Readonly<Config>, bus: EventBus, recorder
 
 /** MOORING_KAFKA_APP_TOPICS: each application's final events also to `events-<app>` (Kafka only). */
 async function startAppTopics(bus: EventBus, broker: { namespace: string; broker: string } | undefined): Promise<void> {
-  if (!isKafkaBus(bus)) throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_KAFKA_APP_TOPICS needs MOORING_KAFKA_BROKERS');
+  const topics = bus.capabilities.topics;
+  if (!topics) throw new MooringError('MOORING_INVALID_CONFIG', 'MOORING_KAFKA_APP_TOPICS needs MOORING_KAFKA_BROKERS');
   const { startApplicationTopics } = await import('../connectors/kafka/app-topics.ts');
-  await startApplicationTopics(bus, broker ?? { namespace: 'default', broker: 'default' });
+  await startApplicationTopics(bus, topics, broker ?? { namespace: 'default', broker: 'default' });
 }
 
 /** A PEM given inline, or the path of a PEM file. */

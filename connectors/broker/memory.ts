@@ -1,24 +1,21 @@
-// The embedded broker: an in-memory EventBus applying Knative Broker/Trigger semantics in one
-// process. Each trigger owns its queue: events with the same `partitionkey` go to its subscriber
-// one at a time in publish order, different keys run concurrently up to a bound; failures retry
-// with the trigger's backoff and end in its dead-letter sink; replies re-enter the broker, or,
-// when every trigger matching a reply is an in-process function, are handed straight to those
-// triggers' delivery inside the lane that produced them ("fusion": the same events, the same
-// delivery policy and dead letters, the same per-key order, one queue round-trip less).
+// The embedded broker's transport: an in-memory EventBus in one process. Each trigger owns its
+// queue: events with the same `partitionkey` go to its subscriber one at a time in publish order,
+// different keys run concurrently up to a bound. What happens to one event on one trigger
+// (retries, dead letter, fusion of replies into in-process triggers) is the Knative engine's
+// (connectors/knative/engine.ts); this file only queues, orders and keeps what the engine keeps:
+// an event whose dead-letter sink is down stays at the head of its lane and is tried again.
 // Not durable: what is queued when the process ends is lost (Kafka is the durable adapter),
 // unless `keep` is set: then what stopping triggers leave goes there (connectors/knative/spool.ts).
 
-import { setMaxListeners } from 'node:events';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
 import { MooringError } from '../../events/errors.ts';
-import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
+import type {
+  BusCapabilities, DeliveryStats, EventBus, SubscriberInput, TriggerSpec,
+} from '../../functions/ports/bus.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import {
-  compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData, realSleep,
-  type DeliverOptions, type DeliveryPolicy, type Sleep,
-} from './delivery.ts';
-import { compileTriggerFilter, type EventPredicate } from './filters.ts';
-import { isInProcessFunction } from './resolver.ts';
+import { realSleep, type Sleep } from '../knative/delivery.ts';
+import { Fusion, newDeliveryStats, TriggerEngine } from '../knative/engine.ts';
+import { Fifo } from './fifo.ts';
 
 export interface InMemoryEventBusOptions {
   /** Most events accepted and not yet handled by every matching trigger (default 10 000). */
@@ -37,6 +34,8 @@ export interface InMemoryEventBusOptions {
   concurrency?: number;
   /** Waits between retries; tests pass a fake. */
   sleep?: Sleep;
+  /** Hand replies to in-process triggers without a queue hop (default true). */
+  fusion?: boolean;
   logger?: Logger;
 }
 
@@ -58,32 +57,8 @@ interface Envelope {
 interface Lane {
   readonly key: string | undefined;
   readonly items: Fifo<Envelope>;
-}
-
-/** Array-backed FIFO with O(1) shift. */
-class Fifo<T> {
-  private items: Array<T | undefined> = [];
-  private head = 0;
-
-  get length(): number { return this.items.length - this.head; }
-
-  push(item: T): void { this.items.push(item); }
-
-  peek(): T | undefined { return this.head < this.items.length ? this.items[this.head] : undefined; }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
+  /** Rounds the head event has been kept (its dead-letter sink down); 0 otherwise. */
+  kept: number;
 }
 
 export class InMemoryEventBus implements EventBus {
@@ -98,6 +73,9 @@ export class InMemoryEventBus implements EventBus {
   private readonly concurrency: number;
   private readonly sleep: Sleep;
   private readonly logger: Logger;
+  private readonly deliveryStats = newDeliveryStats();
+  private readonly fusion: Fusion;
+  readonly capabilities: BusCapabilities = { kind: 'memory' };
   private readonly runners = new Map<string, TriggerRunner>();
   /** The runners as an array for the publish loop (rebuilt on add/remove, not per event). */
   private active: TriggerRunner[] = [];
@@ -116,7 +94,13 @@ export class InMemoryEventBus implements EventBus {
     if (!(this.capacity > 0) || !(this.concurrency > 0)) throw new Error('capacity and concurrency must be positive');
     this.sleep = options.sleep ?? realSleep;
     this.logger = options.logger ?? silentLogger;
+    this.fusion = new Fusion(() => (this.closed ? [] : this.engines), options.fusion ?? true, this.deliveryStats);
   }
+
+  /** The engines of the active triggers, for fusion (rebuilt with `active`). */
+  private engines: TriggerEngine[] = [];
+
+  stats(): DeliveryStats { return { ...this.deliveryStats }; }
 
   /** Events accepted and not yet finished by every trigger they matched. */
   get queued(): number { return this.pending; }
@@ -173,7 +157,7 @@ export class InMemoryEventBus implements EventBus {
     if (this.closed) {
       let dropped = 0;
       for (const e of Array.isArray(events) ? events : [events]) {
-        const kept = this.stopping.filter((r) => r.match(e) && this.leftover(r.id, e)).length;
+        const kept = this.stopping.filter((r) => r.match(e) && this.leftover(r.engine.id, e)).length;
         if (kept === 0) dropped++;
       }
       if (dropped > 0) this.logger.warn({ count: dropped }, 'reply dropped: the event bus is closed');
@@ -188,6 +172,12 @@ export class InMemoryEventBus implements EventBus {
     } else {
       this.route(events);
     }
+  }
+
+  /** A fresh envelope for one trigger's copy of an event, counted against capacity. */
+  envelope(event: CloudEvent): Envelope {
+    this.pending++;
+    return { event, remaining: 1 };
   }
 
   private route(event: CloudEvent): void {
@@ -206,32 +196,17 @@ export class InMemoryEventBus implements EventBus {
   }
 
   /**
-   * A reply: delivered at once, in the caller's lane, when every trigger it matches is an
-   * in-process function (and every event of a multi-event reply is such); else it re-enters.
+   * A reply: handed at once, in the caller's lane, to the triggers serving it when all are
+   * in-process functions (the engine's Fusion); what else must see it re-enters the broker. An
+   * event a fused trigger kept (its dead-letter sink down) is queued on that trigger.
    */
-  async handOver(events: CloudEvent | CloudEvent[]): Promise<void> {
-    const list = Array.isArray(events) ? events : [events];
-    const targets: TriggerRunner[][] = [];
-    for (const event of list) {
-      const runners = this.fusable(event);
-      if (runners === undefined) { this.reenter(events); return; }
-      targets.push(runners);
-    }
-    for (let i = 0; i < list.length; i++) {
-      for (const runner of targets[i]!) await runner.deliverFused(list[i]!);
-    }
-  }
-
-  /** The triggers matching `event` when there is at least one and all are in-process functions. */
-  private fusable(event: CloudEvent): TriggerRunner[] | undefined {
-    if (this.closed) return undefined;
-    let found: TriggerRunner[] | undefined;
-    for (const runner of this.active) {
-      if (!runner.match(event)) continue;
-      if (!runner.inProcess) return undefined;
-      (found ??= []).push(runner);
-    }
-    return found;
+  async handOver(events: readonly CloudEvent[]): Promise<void> {
+    const r = await this.fusion.run(events, (engine, event) => {
+      const runner = this.runners.get(engine.id);
+      if (runner) runner.keep(event);
+      else this.leftover(engine.id, event);
+    });
+    if (r.kind === 'done' && r.publish.length > 0) this.reenter(r.publish);
   }
 
   /** A stopping trigger's undelivered event: to `keep`; true if kept, false if dropped. */
@@ -244,8 +219,7 @@ export class InMemoryEventBus implements EventBus {
   restore(trigger: string, event: CloudEvent): boolean {
     const runner = this.runners.get(trigger);
     if (!runner || this.closed) return false;
-    this.pending++;
-    runner.enqueue({ event, remaining: 1 });
+    runner.enqueue(this.envelope(event));
     return true;
   }
 
@@ -271,15 +245,20 @@ export class InMemoryEventBus implements EventBus {
     return new Promise<void>((resolve) => { this.idleWaiters.push(resolve); });
   }
 
-  async addTrigger(trigger: TriggerSpec, subscriber: Subscriber, deadLetter?: Subscriber): Promise<void> {
+  async addTrigger(trigger: TriggerSpec, subscriber: SubscriberInput, deadLetter?: SubscriberInput): Promise<void> {
     if (this.closed) throw new MooringError('MOORING_UNAVAILABLE', 'the event bus is closed');
     const id = `${trigger.namespace}/${trigger.name}`;
     if (this.runners.has(id)) throw new Error(`trigger ${id} is already added; remove it first`);
-    const runner = new TriggerRunner(this, trigger, subscriber, deadLetter, {
-      concurrency: this.concurrency, sleep: this.sleep, logger: this.logger.child({ trigger: id }),
+    const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
+      sleep: this.sleep, logger: this.logger.child({ trigger: id }), stats: this.deliveryStats,
     });
-    this.runners.set(id, runner);
+    this.runners.set(id, new TriggerRunner(this, engine, this.concurrency));
+    this.rebuild();
+  }
+
+  private rebuild(): void {
     this.active = [...this.runners.values()];
+    this.engines = this.active.map((r) => r.engine);
   }
 
   async removeTrigger(namespace: string, name: string): Promise<void> {
@@ -287,7 +266,7 @@ export class InMemoryEventBus implements EventBus {
     const runner = this.runners.get(id);
     if (!runner) return;
     this.runners.delete(id);
-    this.active = [...this.runners.values()];
+    this.rebuild();
     await runner.stop();
   }
 
@@ -302,32 +281,17 @@ export class InMemoryEventBus implements EventBus {
     }
     const runners = this.active;
     this.stopping = runners;
-    this.active = [];
     this.runners.clear();
+    this.rebuild();
     await Promise.all(runners.map((r) => r.stop()));
   }
 }
 
-interface RunnerOptions {
-  concurrency: number;
-  sleep: Sleep;
-  logger: Logger;
-}
-
-/** One trigger's delivery machinery: per-key lanes, a ready queue, a concurrency bound. */
+/** One trigger's queueing: per-key lanes, a ready queue, a concurrency bound. */
 class TriggerRunner {
-  readonly match: EventPredicate;
-  /** `namespace/name`, the bus's key for this trigger. */
-  readonly id: string;
-  /** The subscriber is a function in this process: replies may be handed to it directly. */
-  readonly inProcess: boolean;
-  private readonly policy: DeliveryPolicy;
-  private readonly destination: string;
+  readonly match: TriggerEngine['match'];
   private readonly lanes = new Map<string, Lane>();
   private readonly ready = new Fifo<Lane>();
-  private readonly abort = new AbortController();
-  private readonly deliverOptions: DeliverOptions;
-  private readonly concurrency: number;
   private readonly logger: Logger;
   private running = 0;
   private scheduled = false;
@@ -337,22 +301,11 @@ class TriggerRunner {
 
   constructor(
     private readonly bus: InMemoryEventBus,
-    private readonly trigger: TriggerSpec,
-    private readonly subscriber: Subscriber,
-    private readonly deadLetter: Subscriber | undefined,
-    options: RunnerOptions,
+    readonly engine: TriggerEngine,
+    private readonly concurrency: number,
   ) {
-    this.match = compileTriggerFilter(trigger);
-    this.id = `${trigger.namespace}/${trigger.name}`;
-    this.inProcess = isInProcessFunction(subscriber);
-    this.policy = compileDelivery(trigger.delivery);
-    this.destination = destinationAddress(trigger.subscriber, trigger);
-    this.concurrency = options.concurrency;
-    this.logger = options.logger;
-    // Every retry waiting out its backoff listens on this signal: up to `concurrency` at once,
-    // which is bounded, so node's leak warning (at 10) would be a false alarm.
-    setMaxListeners(0, this.abort.signal);
-    this.deliverOptions = { sleep: options.sleep, signal: this.abort.signal };
+    this.match = engine.match;
+    this.logger = engine.logger;
   }
 
   enqueue(envelope: Envelope): void {
@@ -360,12 +313,12 @@ class TriggerRunner {
     if (key !== undefined) {
       const lane = this.lanes.get(key);
       if (lane) {
-        // Running or already waiting in `ready`: it picks this up after the events before it.
+        // Running, waiting in `ready` or kept: it picks this up after the events before it.
         lane.items.push(envelope);
         return;
       }
     }
-    const lane: Lane = { key, items: new Fifo<Envelope>() };
+    const lane: Lane = { key, items: new Fifo<Envelope>(), kept: 0 };
     lane.items.push(envelope);
     if (key !== undefined) this.lanes.set(key, lane);
     this.ready.push(lane);
@@ -376,6 +329,15 @@ class TriggerRunner {
     }
   }
 
+  /** An event a fused delivery kept: it joins this trigger's queue, counted like a published one. */
+  keep(event: CloudEvent): void {
+    if (this.stopped) {
+      if (!this.bus.leftover(this.engine.id, event)) this.logger.warn({ id: event.id }, 'event dropped: the trigger stopped');
+      return;
+    }
+    this.enqueue(this.bus.envelope(event));
+  }
+
   private pump(): void {
     while (!this.stopped && this.running < this.concurrency && this.ready.length > 0) {
       const lane = this.ready.shift() as Lane;
@@ -384,18 +346,37 @@ class TriggerRunner {
     }
   }
 
-  /** Delivers the lane's head event, then puts the lane back at the end of the ready queue. */
+  /**
+   * Delivers the lane's head event, then puts the lane back at the end of the ready queue. A kept
+   * head stays where it is; the lane (and the later events of its key) waits out the engine's pause.
+   */
   private async run(lane: Lane): Promise<void> {
-    const envelope = lane.items.shift() as Envelope;
+    const envelope = lane.items.peek() as Envelope;
+    let kept = false;
     try {
-      await this.deliver(envelope.event);
+      const outcome = await this.engine.deliver(envelope.event);
+      if (outcome.kind === 'done') {
+        if (outcome.replies.length > 0) await this.bus.handOver(outcome.replies);
+      } else if (outcome.kind === 'kept' && !this.stopped) {
+        kept = true;
+      } else {
+        // Aborted, or kept by a trigger that is stopping: not final, so it goes to `keep`.
+        const spooled = this.bus.leftover(this.engine.id, envelope.event);
+        this.logger.warn({ id: envelope.event.id }, spooled ? 'delivery abandoned: the trigger stopped; event kept' : 'delivery abandoned: the trigger stopped');
+      }
     } catch (e) {
       this.logger.error({ err: e, id: envelope.event.id }, 'delivery failed unexpectedly');
     } finally {
-      this.bus.settle(envelope);
+      if (!kept) {
+        lane.items.shift();
+        lane.kept = 0;
+        this.bus.settle(envelope);
+      }
       this.running--;
       if (this.stopped) {
         this.drop(lane);
+      } else if (kept) {
+        this.later(lane);
       } else if (lane.items.length > 0) {
         this.ready.push(lane);
       } else if (lane.key !== undefined) {
@@ -406,47 +387,25 @@ class TriggerRunner {
     }
   }
 
-  private async deliver(event: CloudEvent): Promise<void> {
-    const outcome = await deliverWithRetry(event, this.subscriber, this.policy, this.deliverOptions);
-    if (outcome.delivered) {
-      if (outcome.reply !== undefined) await this.bus.handOver(outcome.reply);
-      return;
-    }
-    const log = { id: event.id, type: event.type, status: outcome.status, attempts: outcome.attempts, err: outcome.lastError };
-    if (outcome.aborted) {
-      this.logger.warn(log, this.bus.leftover(this.id, event) ? 'delivery abandoned: the trigger stopped; event kept' : 'delivery abandoned: the trigger stopped');
-      return;
-    }
-    if (!this.deadLetter) {
-      this.logger.warn(log, 'delivery failed; no dead-letter sink, event dropped');
-      return;
-    }
-    this.logger.warn(log, 'delivery failed; sending to the dead-letter sink');
-    const dead = deadLetterEvent(event, { status: outcome.status, data: failureData(outcome.lastError) }, this.destination);
-    const deadOutcome = await deliverWithRetry(dead, this.deadLetter, this.policy, this.deliverOptions);
-    if (!deadOutcome.delivered) {
-      this.logger.error({ id: event.id, status: deadOutcome.status, err: deadOutcome.lastError }, 'dead-letter sink failed; event dropped');
-    }
+  /** A kept lane goes back to `ready` after the engine's pause (a keyless lane is held here). */
+  private later(lane: Lane): void {
+    lane.kept++;
+    this.held.add(lane);
+    void this.engine.pause(lane.kept).then(() => {
+      if (!this.held.delete(lane)) return; // stop() took its events
+      this.ready.push(lane);
+      this.pump();
+    });
   }
 
-  /** A fused reply: this trigger's full delivery (retries, dead letter, its own reply) now. */
-  async deliverFused(event: CloudEvent): Promise<void> {
-    if (this.stopped) {
-      if (!this.bus.leftover(this.id, event)) this.logger.warn({ id: event.id, trigger: this.trigger.name }, 'reply dropped: the trigger stopped');
-      return;
-    }
-    try {
-      await this.deliver(event);
-    } catch (e) {
-      this.logger.error({ err: e, id: event.id }, 'delivery failed unexpectedly');
-    }
-  }
+  /** Lanes waiting out a kept event's pause: neither ready nor running, so stop() takes them. */
+  private readonly held = new Set<Lane>();
 
   /** Settles the lane's queued events, kept (or dropped) in order; returns how many. */
   private drop(lane: Lane): number {
     let n = 0;
     for (let e = lane.items.shift(); e !== undefined; e = lane.items.shift(), n++) {
-      this.bus.leftover(this.id, e.event);
+      this.bus.leftover(this.engine.id, e.event);
       this.bus.settle(e);
     }
     return n;
@@ -455,16 +414,22 @@ class TriggerRunner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.abort.abort();
-    // Every lane is either ready or running; a running lane's rest is dropped by run() after its
-    // head, so a key's events reach `keep` in order.
-    let dropped = 0;
-    for (let lane = this.ready.shift(); lane !== undefined; lane = this.ready.shift()) dropped += this.drop(lane);
-    for (const lane of this.lanes.values()) dropped += lane.items.length;
+    this.engine.stop();
+    // Every lane is ready, held (a kept head waiting out its pause) or running; a running lane's
+    // rest is taken by run() after its head, so a key's events reach `keep` in order.
+    let left = 0;
+    for (const lane of this.drain(this.ready)) left += this.drop(lane);
+    for (const lane of this.held) left += this.drop(lane);
+    this.held.clear();
+    for (const lane of this.lanes.values()) left += lane.items.length;
     this.lanes.clear();
-    if (dropped > 0) {
-      this.logger.warn({ [this.bus.keep ? 'kept' : 'dropped']: dropped, trigger: this.trigger.name }, 'trigger stopped with queued events');
+    if (left > 0) {
+      this.logger.warn({ [this.bus.keep ? 'kept' : 'dropped']: left, trigger: this.engine.id }, 'trigger stopped with queued events');
     }
     if (this.running > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+  }
+
+  private *drain(fifo: Fifo<Lane>): Generator<Lane> {
+    for (let lane = fifo.shift(); lane !== undefined; lane = fifo.shift()) yield lane;
   }
 }

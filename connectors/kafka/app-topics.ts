@@ -8,8 +8,8 @@
 // record is in that topic, so the topic misses nothing the broker topic holds (at least once).
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { renderAppTrigger } from '../broker/triggers.ts';
-import type { EventBus, SubscriptionsFilter, TriggerSpec } from '../../functions/ports/bus.ts';
+import { renderAppTrigger } from '../knative/triggers.ts';
+import type { EventBus, SubscriptionsFilter, TopicWriter, TriggerSpec } from '../../functions/ports/bus.ts';
 import { kafkaSink } from './sink.ts';
 import { applicationEventsTopic } from './topics.ts';
 
@@ -47,10 +47,11 @@ export function applicationTopicOf(event: CloudEvent): string | undefined {
 
 /** Adds the Trigger writing each application's final events to `events-<app>`. */
 export async function startApplicationTopics(
-  bus: EventBus & { publishTo(topic: string, events: CloudEvent[]): Promise<void> },
+  bus: EventBus,
+  write: TopicWriter,
   broker: { namespace: string; broker: string },
 ): Promise<TriggerSpec> {
   const trigger = await applicationTopicsTrigger(broker.namespace, broker.broker);
-  await bus.addTrigger(trigger, kafkaSink(bus, applicationTopicOf));
+  await bus.addTrigger(trigger, kafkaSink(write, applicationTopicOf));
   return trigger;
 }

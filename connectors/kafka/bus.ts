@@ -2,15 +2,22 @@
 // Broker (`knative-broker-<ns>-<broker>`), CloudEvents in binary mode (./binding.ts), the
 // partitionkey as record key, one consumer group per Trigger (`knative-trigger-<ns>-<name>`).
 // publish resolves only after acks=all (./producer.ts); Triggers commit an offset only when the
-// record's outcome is final (./consumer.ts). Passes test/contracts/event-bus.ts.
+// record's outcome is final (./consumer.ts). The delivery rules are the Knative engine's
+// (connectors/knative/engine.ts); this is a transport. Fusion: an event (a device's raw publish
+// too) whose every matching Trigger is an in-process function is delivered to them before it is
+// written, and only what other Triggers must see goes to Kafka, in one acks=all write; publish
+// resolves after it. Passes test/contracts/event-bus.ts.
 //
 // A new consumer group starts at the earliest offset (Knative's default is latest): a Trigger
 // created at startup then still sees what was published, and acknowledged, before it joined.
 
 import { Kafka, logLevel } from 'kafkajs';
-import type { CloudEvent } from '../../events/cloudevent.ts';
-import { realSleep, type Sleep } from '../broker/delivery.ts';
-import type { EventBus, Subscriber, TriggerSpec } from '../../functions/ports/bus.ts';
+import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
+import { realSleep, type Sleep } from '../knative/delivery.ts';
+import { Fusion, newDeliveryStats, TriggerEngine } from '../knative/engine.ts';
+import type {
+  BusCapabilities, DeliveryStats, EventBus, SubscriberInput, TriggerSpec,
+} from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { encodeKafkaBinary } from '../../events/bindings/kafka.ts';
@@ -62,6 +69,8 @@ export interface KafkaEventBusOptions {
   typedExtensions?: ExtensionTypes;
   /** The wait between delivery retries (injectable so tests need not wait). */
   sleep?: Sleep;
+  /** Deliver to in-process Triggers before writing (default true; false: every event is written). */
+  fusion?: boolean;
   logger?: Logger;
 }
 
@@ -73,7 +82,7 @@ function resolveOptions(o: KafkaEventBusOptions): Resolved {
     clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
     lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
     sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
+    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, logger: silentLogger,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as Resolved;
 }
@@ -87,6 +96,15 @@ export class KafkaEventBus implements EventBus {
   private readonly ready = new Set<string>();
   private readonly logger: Logger;
   private closed = false;
+  private readonly deliveryStats = newDeliveryStats();
+  private readonly fusion: Fusion;
+  /** The engines of the running Triggers, for fusion (rebuilt on add/remove). */
+  private engines: TriggerEngine[] = [];
+  /** Per partitionkey, the last fused publish until its records are queued: keeps each key's order. */
+  private readonly tails = new Map<string, Promise<void>>();
+  readonly capabilities: BusCapabilities = { kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events) };
+
+  stats(): DeliveryStats { return { ...this.deliveryStats }; }
 
   constructor(options: KafkaEventBusOptions) {
     this.options = resolveOptions(options);
@@ -105,6 +123,7 @@ export class KafkaEventBus implements EventBus {
       lingerMs: o.lingerMs, batchSize: o.batchSize, maxPending: o.maxPending,
       publishTimeoutMs: o.publishTimeoutMs, logger: this.logger,
     });
+    this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats);
   }
 
   /** The topic this bus publishes to. */
@@ -119,7 +138,38 @@ export class KafkaEventBus implements EventBus {
 
   publish(events: CloudEvent | CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    return this.send(Array.isArray(events) ? events : [events]);
+    const list = Array.isArray(events) ? events : [events];
+    if (this.engines.length === 0 || !this.fusion.enabled) return this.send(list);
+    const fuse = list.some((e) => this.fusion.fusable(e) !== undefined);
+    if (!fuse && this.tails.size === 0) return this.send(list);
+    return this.publishFused(list, fuse);
+  }
+
+  /**
+   * Fuses `list` (after the earlier fused publishes of the same keys queued their records, so each
+   * key's order holds) and writes what is left in one acks=all write. A Trigger that kept an event
+   * (its dead-letter sink down) or stopped makes the publish fail: nothing was acknowledged.
+   */
+  private publishFused(list: CloudEvent[], fuse: boolean): Promise<void> {
+    const keys = [...new Set(list.map((e) => partitionKey(e) ?? ''))];
+    const before = keys.map((k) => this.tails.get(k)).filter((p): p is Promise<void> => p !== undefined);
+    if (!fuse && before.length === 0) return this.send(list);
+    let acked: Promise<void> = Promise.resolve();
+    const queued = (before.length === 0 ? Promise.resolve() : Promise.all(before)).then(async () => {
+      const out = fuse ? await this.fusion.run(list) : { kind: 'done' as const, publish: list };
+      if (out.kind !== 'done') {
+        throw new MooringError('MOORING_UNAVAILABLE', out.kind === 'kept'
+          ? 'an in-process Trigger kept the event: its dead-letter sink is down'
+          : 'a Trigger stopped while the event was delivered');
+      }
+      if (out.publish.length === 0) return;
+      await this.topicReady(this.topic);
+      acked = this.producer.send(this.topic, out.publish.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
+    });
+    const tail = queued.catch(() => undefined);
+    for (const k of keys) this.tails.set(k, tail);
+    void tail.then(() => { for (const k of keys) if (this.tails.get(k) === tail) this.tails.delete(k); });
+    return queued.then(() => acked);
   }
 
   /**
@@ -183,13 +233,17 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  async addTrigger(trigger: TriggerSpec, subscriber: Subscriber, deadLetter?: Subscriber): Promise<void> {
+  async addTrigger(trigger: TriggerSpec, subscriber: SubscriberInput, deadLetter?: SubscriberInput): Promise<void> {
     if (this.closed) throw closedError();
     const key = `${trigger.namespace}/${trigger.name}`;
     await this.removeTrigger(trigger.namespace, trigger.name);
     const topic = this.triggerTopic(trigger);
     const o = this.options;
-    const consumer = new TriggerConsumer(trigger, subscriber, deadLetter, {
+    // Throws on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
+    const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
+      sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
+    });
+    const consumer = new TriggerConsumer(engine, {
       topic,
       groupId: o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name),
       concurrency: o.partitions,
@@ -204,6 +258,7 @@ export class KafkaEventBus implements EventBus {
       sleep: o.sleep,
       logger: this.logger,
       publish: (events) => this.send(events),
+      fusion: this.fusion,
     });
     await this.ensureTopic(topic);
     this.triggers.set(key, consumer);
@@ -212,7 +267,13 @@ export class KafkaEventBus implements EventBus {
     } catch (e) {
       if (this.triggers.get(key) === consumer) this.triggers.delete(key);
       throw e;
+    } finally {
+      this.rebuild();
     }
+  }
+
+  private rebuild(): void {
+    this.engines = [...this.triggers.values()].map((c) => c.engine);
   }
 
   async removeTrigger(namespace: string, name: string): Promise<void> {
@@ -220,6 +281,7 @@ export class KafkaEventBus implements EventBus {
     const consumer = this.triggers.get(key);
     if (!consumer) return;
     this.triggers.delete(key);
+    this.rebuild();
     await consumer.stop();
   }
 
@@ -228,6 +290,7 @@ export class KafkaEventBus implements EventBus {
     this.closed = true;
     const consumers = [...this.triggers.values()];
     this.triggers.clear();
+    this.rebuild();
     // Consumers first: their in-flight deliveries may still publish replies.
     await Promise.all(consumers.map((c) => c.stop()));
     await this.producer.close();

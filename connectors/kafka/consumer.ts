@@ -1,7 +1,10 @@
 // One Knative Trigger on Kafka: a consumer group (`knative-trigger-<ns>-<name>`) reading the
-// broker topic, applying the Trigger's filter and delivery (connectors/broker), and committing a
-// record's offset only once its outcome is final: delivered (and its reply published with
-// acks=all), or accepted by the dead-letter sink, or dropped when there is none. Partitions are
+// broker topic, handing each record to the Trigger's engine (connectors/knative/engine.ts: filter,
+// delivery, dead letter, fusion of replies), and committing a record's offset only once the
+// engine's outcome is final: delivered (and its reply published with acks=all, or handed to the
+// in-process Triggers serving it), or accepted by the dead-letter sink, or dropped when there is
+// none. A record the engine keeps (its dead-letter sink down) is not committed: the consumer waits
+// the engine's pause and the record is fetched and delivered again. Partitions are
 // processed concurrently; inside a fetched batch the records of one key (partitionkey) form a lane
 // delivered strictly in order, and different keys' lanes run concurrently (bounded), so
 // per-partitionkey order holds without one device waiting for another. The committed offset is
@@ -11,12 +14,9 @@
 
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import {
-  compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData,
-  type DeliveryPolicy, type Sleep,
-} from '../broker/delivery.ts';
-import { compileTriggerFilter, type EventPredicate } from '../broker/filters.ts';
-import { isRetriableStatus, type Subscriber, type TriggerSpec } from '../../functions/ports/bus.ts';
+import type { Sleep } from '../knative/delivery.ts';
+import type { Fusion, TriggerEngine } from '../knative/engine.ts';
+import type { TriggerSpec } from '../../functions/ports/bus.ts';
 import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import { decodeKafka } from '../../events/bindings/kafka.ts';
@@ -43,6 +43,8 @@ export interface TriggerConsumerOptions {
   logger: Logger;
   /** Publishes a reply (acks=all); rejects when Kafka does not take it. */
   publish(events: CloudEvent[]): Promise<void>;
+  /** Hands replies to the in-process Triggers serving them (none: every reply is published). */
+  fusion?: Fusion;
 }
 
 const PAUSE_MIN_MS = 200;
@@ -50,30 +52,25 @@ const PAUSE_MIN_MS = 200;
 const REPLY_RUN = 64;
 const REPLY_RUN_MS = 20;
 const NO_REPLIES: CloudEvent[] = [];
+/** deliverRecord's answer for a record the engine kept. */
+const KEPT = Symbol('kept');
 const PAUSE_MAX_MS = 5000;
 
 export class TriggerConsumer {
   readonly trigger: TriggerSpec;
-  private readonly subscriber: Subscriber;
-  private readonly deadLetter: Subscriber | undefined;
-  private readonly predicate: EventPredicate;
-  private readonly policy: DeliveryPolicy;
-  private readonly subscriberAddress: string;
+  readonly engine: TriggerEngine;
   private readonly options: TriggerConsumerOptions;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private consumer: Consumer | undefined;
+  /** Rounds in a row a batch ended on a kept record (the engine's pause grows with it). */
+  private keptRounds = 0;
 
-  constructor(trigger: TriggerSpec, subscriber: Subscriber, deadLetter: Subscriber | undefined, options: TriggerConsumerOptions) {
-    this.trigger = trigger;
-    this.subscriber = subscriber;
-    this.deadLetter = deadLetter;
-    // Both throw on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
-    this.predicate = compileTriggerFilter(trigger);
-    this.policy = compileDelivery(trigger.delivery);
-    this.subscriberAddress = destinationAddress(trigger.subscriber, trigger);
+  constructor(engine: TriggerEngine, options: TriggerConsumerOptions) {
+    this.engine = engine;
+    this.trigger = engine.trigger;
     this.options = options;
-    this.logger = options.logger.child({ trigger: `${trigger.namespace}/${trigger.name}`, group: options.groupId });
+    this.logger = options.logger.child({ trigger: engine.id, group: options.groupId });
   }
 
   /** Joins the group and starts consuming; resolves once the group join completed. */
@@ -125,6 +122,7 @@ export class TriggerConsumer {
   /** Stops retries, lets the delivery in flight finish, commits what is final, leaves the group. */
   async stop(): Promise<void> {
     this.abort.abort();
+    this.engine.stop();
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.disconnect().catch((e: unknown) => {
@@ -165,6 +163,7 @@ export class TriggerConsumer {
     const final = new Uint8Array(messages.length);
     let low = 0; // index of the first record whose outcome is not final yet
     let halted = false;
+    let kept = false;
     const advance = (): void => {
       const before = low;
       while (low < messages.length && final[low] === 1) low++;
@@ -188,8 +187,9 @@ export class TriggerConsumer {
           if (halted || !isRunning() || isStale() || this.abort.signal.aborted) break;
           const i = lane[next]!;
           const out = await this.deliverRecord(messages[i]!, partition);
-          if (out === undefined) {
+          if (out === undefined || out === KEPT) {
             halted = true; // not final: nothing at or after it may be committed in this batch
+            kept ||= out === KEPT;
             break;
           }
           for (const r of out) replies.push(r);
@@ -215,6 +215,10 @@ export class TriggerConsumer {
     const beat = setInterval(() => { heartbeat().catch(() => undefined); }, this.options.heartbeatIntervalMs);
     try {
       await Promise.all(Array.from({ length: Math.min(this.options.keyConcurrency, pending.length) }, worker));
+      await commit();
+      // A kept record is fetched again from the low-water mark after the engine's pause.
+      if (kept && !this.abort.signal.aborted) await this.engine.pause(++this.keptRounds);
+      else if (!halted) this.keptRounds = 0;
     } finally {
       clearInterval(beat);
       await commit();
@@ -223,9 +227,9 @@ export class TriggerConsumer {
 
   /**
    * Delivers one record: the replies to publish before its offset may be committed (none when it
-   * needs no reply), or undefined when its outcome is not final (the trigger is stopping).
+   * needs no reply), KEPT when the engine kept it, or undefined when the trigger is stopping.
    */
-  private async deliverRecord(message: KafkaMessage, partition: number): Promise<CloudEvent[] | undefined> {
+  private async deliverRecord(message: KafkaMessage, partition: number): Promise<CloudEvent[] | typeof KEPT | undefined> {
     let event: CloudEvent;
     try {
       event = decodeKafka(message, this.options.typedExtensions);
@@ -234,35 +238,18 @@ export class TriggerConsumer {
       this.logger.error({ err: (e as Error).message, partition, offset: message.offset }, 'skipping a record that is not a CloudEvent');
       return NO_REPLIES;
     }
-    if (!this.predicate(event)) return NO_REPLIES;
-    const signal = this.abort.signal;
-    const outcome = await deliverWithRetry(event, this.subscriber, this.policy, { sleep: this.options.sleep, signal });
-    if (outcome.delivered) {
-      if (outcome.reply === undefined) return NO_REPLIES;
-      return Array.isArray(outcome.reply) ? outcome.reply : [outcome.reply];
-    }
-    if (outcome.aborted) return undefined;
-    const failure = { status: outcome.status, data: failureData(outcome.lastError) };
-    if (!this.deadLetter) {
-      this.logger.warn({ id: event.id, status: outcome.status, attempts: outcome.attempts }, 'delivery failed; no dead-letter sink, event dropped');
-      return NO_REPLIES;
-    }
-    const dead = deadLetterEvent(event, failure, this.subscriberAddress);
-    // The offset waits until the dead-letter sink took the event; a sink that refuses it for good
-    // (a non-retriable status) cannot be helped by waiting, so that event is dropped, logged.
-    let pause = PAUSE_MIN_MS;
-    for (;;) {
-      const o = await deliverWithRetry(dead, this.deadLetter, this.policy, { sleep: this.options.sleep, signal });
-      if (o.delivered) return NO_REPLIES;
-      if (o.aborted || signal.aborted) return undefined;
-      if (!isRetriableStatus(o.status)) {
-        this.logger.error({ id: event.id, status: o.status }, 'the dead-letter sink refused the event; dropped');
-        return NO_REPLIES;
-      }
-      this.logger.warn({ id: event.id, status: o.status }, 'dead-letter sink unavailable; retrying');
-      await this.options.sleep(pause, signal);
-      pause = Math.min(pause * 2, PAUSE_MAX_MS);
-    }
+    if (!this.engine.match(event)) return NO_REPLIES;
+    const outcome = await this.engine.deliver(event);
+    if (outcome.kind === 'kept') return KEPT;
+    if (outcome.kind === 'aborted') return undefined;
+    if (outcome.replies.length === 0) return NO_REPLIES;
+    const fusion = this.options.fusion;
+    if (!fusion) return [...outcome.replies];
+    // Replies every matching Trigger serves in-process are delivered now; only the rest is published.
+    const fused = await fusion.run(outcome.replies);
+    if (fused.kind === 'kept') return KEPT;
+    if (fused.kind === 'aborted') return undefined;
+    return fused.publish;
   }
 
   /** A reply re-enters the broker before the offset of its cause is committed. */

@@ -4,8 +4,7 @@
 // it (the Trigger's delivery then retries, and the offset of the event waits).
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { type Subscriber } from '../../functions/ports/bus.ts';
-import type { KafkaEventBus } from './bus.ts';
+import { type Subscriber, type TopicWriter } from '../../functions/ports/bus.ts';
 import { deliveryFailed } from '../../events/errors.ts';
 
 /** The topic of the KafkaSink `mooring-dead-letter` (knative/dead-letter.yaml). */
@@ -15,12 +14,12 @@ export const DEAD_LETTER_TOPIC = 'mooring-dead-letter';
  * Writes each event to `topicOf(event)`; an event without a topic (undefined) is accepted and
  * skipped.
  */
-export function kafkaSink(bus: Pick<KafkaEventBus, 'publishTo'>, topicOf: (event: CloudEvent) => string | undefined): Subscriber {
+export function kafkaSink(write: TopicWriter, topicOf: (event: CloudEvent) => string | undefined): Subscriber {
   return async (event) => {
     const topic = topicOf(event);
     if (topic === undefined) return undefined;
     try {
-      await bus.publishTo(topic, [event]);
+      await write(topic, [event]);
     } catch (e) {
       throw deliveryFailed(`Kafka topic ${topic}: ${(e as Error).message}`, 503, { cause: e });
     }

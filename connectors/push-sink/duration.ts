@@ -2,7 +2,7 @@
 // Knative's DeliverySpec style) or humantime (`5s`, `500ms`, `1m30s`, Drogue's style). A bare
 // number is seconds. Parsed once when a sink is built, never per request.
 
-import { tryParseIsoDuration } from '../broker/delivery.ts';
+import { tryParseIsoDuration } from '../knative/delivery.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const HUMAN_PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;

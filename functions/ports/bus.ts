@@ -1,8 +1,9 @@
 // The EventBus port: a Knative Broker. Events are published into it; Triggers (from knative/)
 // select events by filter and deliver them to a subscriber with Knative's delivery semantics
 // (retry with backoff, dead-letter sink, replies re-entering the broker, order per partitionkey).
-// Adapters: connectors/broker (in-memory, embedded mode) and connectors/kafka. Every adapter
-// passes test/contracts/event-bus.ts.
+// The semantics live once, in connectors/knative (engine.ts); connectors/broker (in-memory,
+// embedded mode) and connectors/kafka are transports under it. Every adapter passes
+// test/contracts/event-bus.ts.
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 
@@ -50,8 +51,52 @@ export interface TriggerSpec {
  */
 export type Subscriber = (event: CloudEvent) => Promise<CloudEvent | CloudEvent[] | undefined>;
 
+/**
+ * A subscriber as a bus receives it: what to call, and a declaration of whether it is a Mooring
+ * function running in this process (no I/O of its own). A bus may hand an event straight to the
+ * Triggers that match it when every one of them is in-process ("fusion", ARCHITECTURE.md); it never
+ * guesses this from the callable.
+ */
+export interface SubscriberRef {
+  readonly call: Subscriber;
+  readonly inProcess: boolean;
+  /** For logs: the function's name or the destination's address. */
+  readonly name: string;
+}
+
+/** What addTrigger takes: a descriptor, or a bare callable (then not in-process). */
+export type SubscriberInput = Subscriber | SubscriberRef;
+
+/** The descriptor of `input`; a bare callable is an outside subscriber. */
+export function subscriberRef(input: SubscriberInput, name: string): SubscriberRef {
+  return typeof input === 'function' ? { call: input, inProcess: false, name } : input;
+}
+
 /** Turns a Trigger's subscriber or dead-letter Destination into something that can be called. */
-export type DestinationResolver = (destination: Destination, trigger: TriggerSpec) => Subscriber;
+export type DestinationResolver = (destination: Destination, trigger: TriggerSpec) => SubscriberRef;
+
+/** Writes events to a named topic with the bus's binding (a KafkaSink); resolves after acks=all. */
+export type TopicWriter = (topic: string, events: CloudEvent[]) => Promise<void>;
+
+/** What a bus declares about itself, for a composition root that must know. */
+export interface BusCapabilities {
+  /** `kafka`: durable, survives the process; `memory`: lost when the process ends. */
+  readonly kind: 'memory' | 'kafka';
+  /** Present when the bus can write other topics (Kafka: KafkaSinks, per-application topics). */
+  readonly topics?: TopicWriter;
+}
+
+/** Counters every bus keeps about its delivery engine (connectors/knative/engine.ts). */
+export interface DeliveryStats {
+  /** Events that reached a dead-letter sink. */
+  deadLettered: number;
+  /** Rounds in which the dead-letter sink failed after its retries: the event was kept. */
+  deadLetterFailures: number;
+  /** Events dropped: failed with no dead-letter sink, or refused for good by it. */
+  dropped: number;
+  /** Events handed to in-process Triggers without a bus hop. */
+  fused: number;
+}
 
 /** Knative retries these statuses and network errors; any other failure is final at once. */
 export function isRetriableStatus(status: number | undefined): boolean {
@@ -59,6 +104,9 @@ export function isRetriableStatus(status: number | undefined): boolean {
 }
 
 export interface EventBus {
+  readonly capabilities: BusCapabilities;
+  /** The delivery engine's counters (a snapshot). */
+  stats(): DeliveryStats;
   /**
    * Resolves once the bus has durably accepted every event (Kafka: acks=all). Rejects with a
    * MooringError MOORING_BUS_FULL when the bus refuses more now, MOORING_UNAVAILABLE when down.
@@ -68,8 +116,10 @@ export interface EventBus {
    * Starts delivering the events that match `trigger` to `subscriber`. After the last failed
    * attempt the event goes to `deadLetter` (the trigger's `delivery.deadLetterSink`, resolved)
    * with the extensions `knativeerrorcode` and `knativeerrordest`; without one it is dropped.
+   * A dead-letter sink that stays down (after the trigger's retries) does not lose the event: it
+   * is kept and tried again later (counted in `stats().deadLetterFailures`).
    */
-  addTrigger(trigger: TriggerSpec, subscriber: Subscriber, deadLetter?: Subscriber): Promise<void>;
+  addTrigger(trigger: TriggerSpec, subscriber: SubscriberInput, deadLetter?: SubscriberInput): Promise<void>;
   removeTrigger(namespace: string, name: string): Promise<void>;
   /** Stops delivery after in-flight deliveries finish; pending work stays in the bus if durable. */
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 // The contract every EventBus adapter passes (in-memory here, Kafka in connectors/kafka): Knative
-// Trigger filter semantics, delivery (retry with backoff, dead letter, non-retriable statuses),
-// reply chaining, per-partitionkey order and fan-out. One bus serves the whole suite, so each test
+// Trigger filter semantics, delivery (retry with backoff, dead letter, non-retriable statuses, a
+// dead-letter sink that is down and recovers), reply chaining, fusion of in-process Triggers
+// (the same events with and without it), per-partitionkey order and fan-out. One bus serves the whole suite, so each test
 // uses its own event type and trigger names and removes its triggers. Every wait is event-driven
 // with a generous bound (a real Kafka must pass too); nothing asserts on time. A "nothing else
 // arrived" check publishes a last event on the same partition key: once it is delivered, every
@@ -11,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import {
-  type EventBus, type Subscriber, type SubscriptionsFilter, type TriggerSpec,
+  type EventBus, type Subscriber, type SubscriberRef, type SubscriptionsFilter, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import { deliveryFailed } from '../../events/errors.ts';
 
@@ -27,6 +28,11 @@ export interface EventBusContractOptions {
 export interface EventBusFixture {
   bus: EventBus;
   cleanup(): Promise<void>;
+}
+
+export interface EventBusFixtureOptions {
+  /** Hand events to in-process Triggers without a bus hop (the adapter's default: on). */
+  fusion?: boolean;
 }
 
 /** Records what a subscriber received and lets a test wait for a condition on it. */
@@ -101,7 +107,7 @@ interface Context {
 
 export function eventBusContract(
   name: string,
-  factory: () => Promise<EventBusFixture>,
+  factory: (options?: EventBusFixtureOptions) => Promise<EventBusFixture>,
   opts: EventBusContractOptions = {},
 ): void {
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -272,6 +278,106 @@ export function eventBusContract(
     await dead.untilId(e.id);
     assert.is(attempts, 1);
     assert.is(String(dead.events[0]!.extensions.knativeerrorcode), '400');
+  });
+
+  test('a dead-letter sink that is down keeps the event (counted); once the sink recovers the event reaches it', async (ctx) => {
+    const type = uniqueType('dlsdown');
+    const retry = 1;
+    let attempts = 0;
+    let sinkAttempts = 0;
+    const dead = inbox();
+    const before = bus(ctx).stats();
+    await add(ctx, trigger({
+      name: 'dlsdown',
+      filter: { attributes: { type } },
+      delivery: { retry, backoffPolicy: 'linear', backoffDelay, deadLetterSink: { uri: 'http://dead.test' } },
+    }), async () => {
+      attempts++;
+      throw deliveryFailed('unavailable', 503);
+    }, async (event) => {
+      // Down for one whole round (1 + retry attempts), then up.
+      if (++sinkAttempts <= retry + 1) throw deliveryFailed('dead-letter sink down', 503);
+      return dead.subscriber(event);
+    });
+    const e = testEvent(type, { partitionkey: randomUUID() }, {}, 'kept');
+    await bus(ctx).publish(e);
+    await dead.untilCount(1);
+    const after = bus(ctx).stats();
+    const failures = after.deadLetterFailures - before.deadLetterFailures;
+    const dropped = after.dropped - before.dropped;
+    console.log(`[dls-recovery] subscriber attempts=${attempts} sink attempts=${sinkAttempts} dead letters=${dead.events.length} deadLetterFailures=${failures} dropped=${dropped} lost=${dead.events.length === 1 ? 0 : 1}`);
+    assert.is(dead.events[0]!.id, e.id);
+    assert.is(text(dead.events[0]!), 'kept');
+    assert.is(String(dead.events[0]!.extensions.knativeerrorcode), '503');
+    assert.is(failures, 1, 'one round with the sink down, counted');
+    assert.is(dropped, 0, 'nothing dropped');
+    // The kept event is tried again from the start: two rounds of the subscriber's attempts.
+    assert.is(attempts, 2 * (retry + 1));
+    assert.is(sinkAttempts, retry + 2);
+    assert.is(dead.events.length, 1);
+  });
+
+  test('fused and not fused, an application observes the same events in the same order per device', async (ctx) => {
+    const raw = uniqueType('fraw');
+    const mid = uniqueType('fmid');
+    const final = uniqueType('ffinal');
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const perDevice = 20;
+    // Two in-process stages (declared so) and an outside subscriber, the application.
+    const stage = (name: string, to: string, mark: string): SubscriberRef => ({
+      name, inProcess: true,
+      call: async (event) => ({
+        ...event, type: to, extensions: { ...event.extensions, [mark]: 'yes' },
+        data: new TextEncoder().encode(`${name}(${text(event)})`),
+      }),
+    });
+    const observe = async (target: EventBus, suffix: string): Promise<Array<Record<string, unknown>>> => {
+      const app = inbox();
+      const ts = [
+        trigger({ name: `fa-${suffix}`, filter: { attributes: { type: raw } } }),
+        trigger({ name: `fb-${suffix}`, filter: { attributes: { type: mid } } }),
+        trigger({ name: `fc-${suffix}`, filter: { attributes: { type: final } } }),
+      ];
+      await target.addTrigger(ts[0]!, stage('one', mid, 'one'));
+      await target.addTrigger(ts[1]!, stage('two', final, 'two'));
+      await target.addTrigger(ts[2]!, app.subscriber);
+      try {
+        const sent: CloudEvent[] = [];
+        for (let i = 0; i < perDevice; i++) {
+          for (const key of keys) sent.push(testEvent(raw, { partitionkey: key, seq: i }, { id: `${key}-${i}`, subject: 'temp' }, `m${i}`));
+        }
+        // One publish per message, as the gateway makes them.
+        await Promise.all(sent.map((e) => target.publish(e)));
+        await app.untilCount(sent.length);
+      } finally {
+        for (const t of ts) await target.removeTrigger(t.namespace, t.name);
+      }
+      return app.events.map((e) => ({
+        key: e.extensions.partitionkey, id: e.id, type: e.type, source: e.source, subject: e.subject,
+        datacontenttype: e.datacontenttype, extensions: { ...e.extensions }, data: text(e),
+      }));
+    };
+    const plain = await factory({ fusion: false });
+    let unfused: Array<Record<string, unknown>>;
+    let plainFused: number;
+    try {
+      unfused = await observe(plain.bus, 'plain');
+      plainFused = plain.bus.stats().fused;
+    } finally {
+      await plain.cleanup();
+    }
+    const fusedBefore = bus(ctx).stats().fused;
+    const fused = await observe(bus(ctx), 'fused');
+    const fusedCount = bus(ctx).stats().fused - fusedBefore;
+    const perKey = (list: Array<Record<string, unknown>>) => keys.map((k) => list.filter((e) => e.key === k));
+    const differing = perKey(fused).reduce((n, events, i) =>
+      n + events.filter((e, j) => JSON.stringify(e) !== JSON.stringify(perKey(unfused)[i]![j])).length, 0);
+    console.log(`[fusion-equivalence] events fused=${fused.length} unfused=${unfused.length} handed over in-process=${fusedCount} (unfused bus: ${plainFused}) differing=${differing}`);
+    assert.is(plainFused, 0, 'a bus without fusion hands nothing over');
+    assert.ok(fusedCount > 0, 'the fused bus handed events over in-process');
+    assert.is(fused.length, unfused.length);
+    assert.equal(perKey(fused), perKey(unfused));
+    assert.equal(perKey(fused)[0]!.map((e) => e.data), Array.from({ length: perDevice }, (_, i) => `two(one(m${i}))`));
   });
 
   test('a reply re-enters the broker and reaches the triggers that match it', async (ctx) => {

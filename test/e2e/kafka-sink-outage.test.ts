@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { configFromEnv } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
-import { realSleep, type Sleep } from '../../connectors/broker/delivery.ts';
+import { realSleep, type Sleep } from '../../connectors/knative/delivery.ts';
 import { KafkaEventBus } from '../../connectors/kafka/bus.ts';
 import { DEAD_LETTER_TOPIC } from '../../connectors/kafka/sink.ts';
 import { ensureKafka, uniqueName } from '../helpers/kafka.ts';
@@ -98,12 +98,14 @@ test('the application down beyond the retry budget: every event is dead-lettered
   const TOTAL = 10;
   const compressed: Sleep = (ms, signal) => realSleep(ms / 20, signal);
   const kafka = await ensureKafka();
-  // Read the dead-letter topic from its current end, keeping only this application's records.
+  // Read the dead-letter topic from the beginning, keeping only this run's application's records.
   const reader = new Kafka({ clientId: 'dead-letter-reader', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   const deadInKafka = new Map<string, number>();
   let wrongCode = 0;
   let deadLetterRecords = 0;
-  const { mooring, devices } = await start('deadend', sink, ['d1', 'd2'], compressed);
+  // An application name of this run only: the dead-letter topic is shared with earlier runs.
+  const app = uniqueName('deadend');
+  const { mooring, devices } = await start(app, sink, ['d1', 'd2'], compressed);
   // The topic exists once Mooring wrote a dead letter; create it first so the reader can join.
   await (mooring.bus as KafkaEventBus).ensureTopic(DEAD_LETTER_TOPIC);
   const consumer = reader.consumer({ groupId: uniqueName('dead-reader'), sessionTimeout: 10_000 });
@@ -116,7 +118,7 @@ test('the application down beyond the retry budget: every event is dead-lettered
   await consumer.run({
     eachMessage: async ({ message }) => {
       const h = (n: string) => message.headers?.[n]?.toString();
-      if (h('ce_application') !== 'deadend') return;
+      if (h('ce_application') !== app) return;
       deadLetterRecords++;
       if (h('ce_type') !== 'io.drogue.event.v1') return; // the connection events are dead letters too
       const m = JSON.parse(message.value?.toString() ?? '{}') as { d?: string; n?: number };
@@ -133,7 +135,7 @@ test('the application down beyond the retry budget: every event is dead-lettered
   await waitUntil(() => deadInKafka.size >= all, 90_000, 100);
   const counts = tally(devices, TOTAL, sink.delivered);
   const deadLettered = deadInKafka.size;
-  const recorded = mooring.deadLetters.events.filter((e) => e.extensions.application === 'deadend').length;
+  const recorded = mooring.deadLetters.events.filter((e) => e.extensions.application === app).length;
   let lost = 0;
   for (const d of devices) for (const seq of d.acked.keys()) if (!deadInKafka.has(`${d.name}/${seq}`) && !sink.delivered.has(`${d.name}/${seq}`)) lost++;
   printCounts('sink-beyond-budget', { ...counts, lost, deadLettered, deadLetterRecords, recorded, sink503: sink.refused });

@@ -3,14 +3,17 @@
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { MooringError } from '../../events/errors.ts';
-import type { EventBus } from '../../functions/ports/bus.ts';
+import type { BusCapabilities, DeliveryStats, EventBus } from '../../functions/ports/bus.ts';
 
 export class RecordingBus implements EventBus {
+  readonly capabilities: BusCapabilities = { kind: 'memory' };
   readonly events: CloudEvent[] = [];
   /** 'accept' (default), 'full' (MOORING_BUS_FULL), 'fail' (MOORING_UNAVAILABLE), 'hold' (until release). */
   mode: 'accept' | 'full' | 'fail' | 'hold' = 'accept';
   private held: Array<() => void> = [];
   private waiters: Array<{ n: number; resolve: () => void }> = [];
+
+  stats(): DeliveryStats { return { deadLettered: 0, deadLetterFailures: 0, dropped: 0, fused: 0 }; }
 
   publish(events: CloudEvent | CloudEvent[]): Promise<void> {
     const list = Array.isArray(events) ? events : [events];

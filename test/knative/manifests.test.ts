@@ -10,7 +10,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { parseManifests, renderTemplate, type Manifest } from '../../connectors/broker/triggers.ts';
+import { parseManifests, renderTemplate, type Manifest } from '../../connectors/knative/triggers.ts';
 import { VARIABLES } from '../../cli/config.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

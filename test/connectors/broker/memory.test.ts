@@ -8,18 +8,18 @@ import { deliveryFailed, isMooringError, MooringError } from '../../../events/er
 import { type Subscriber } from '../../../functions/ports/bus.ts';
 import {
   backoffDelay, compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, parseIsoDuration, tryParseIsoDuration,
-} from '../../../connectors/broker/delivery.ts';
-import { compileTriggerFilter } from '../../../connectors/broker/filters.ts';
+} from '../../../connectors/knative/delivery.ts';
+import { compileTriggerFilter } from '../../../connectors/knative/filters.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
-import { functionSubscriber } from '../../../connectors/broker/resolver.ts';
+import { functionSubscriber } from '../../../connectors/knative/resolver.ts';
 import type { FunctionContext } from '../../../functions/ports/runtime.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
 import { bindingsContract } from '../../contracts/bindings.ts';
 
 const noSleep = async (): Promise<void> => {};
 
-eventBusContract('in-memory', async () => {
-  const bus = new InMemoryEventBus({ sleep: noSleep });
+eventBusContract('in-memory', async (options) => {
+  const bus = new InMemoryEventBus({ sleep: noSleep, ...options });
   return { bus, cleanup: () => bus.close() };
 });
 bindingsContract('in-memory', async () => { const bus = new InMemoryEventBus({ sleep: noSleep }); return { bus, cleanup: () => bus.close() }; });

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaEventBus, type KafkaEventBusOptions } from '../../../connectors/kafka/bus.ts';
 import { deliveryFailed, isMooringError } from '../../../events/errors.ts';
-import { type TriggerSpec } from '../../../functions/ports/bus.ts';
+import { type SubscriberRef, type TriggerSpec } from '../../../functions/ports/bus.ts';
 import { eventBusContract, Inbox, testEvent } from '../../contracts/event-bus.ts';
 import { bindingsContract } from '../../contracts/bindings.ts';
 import { ensureKafka, uniqueName } from '../../helpers/kafka.ts';
@@ -21,8 +21,8 @@ async function newBus(options: Partial<KafkaEventBusOptions> = {}): Promise<Kafk
   return new KafkaEventBus({ brokers: kafka.brokers, topic: uniqueName('mooring-test'), sleep: noSleep, ...options });
 }
 
-eventBusContract('kafka', async () => {
-  const bus = await newBus();
+eventBusContract('kafka', async (options) => {
+  const bus = await newBus(options);
   return { bus, cleanup: () => bus.close() };
 });
 bindingsContract('kafka', async () => { const bus = await newBus(); return { bus, cleanup: () => bus.close() }; });
@@ -115,6 +115,39 @@ test('a delivered event is committed: the group does not see it again after a re
     assert.equal(again.ids(), [e2.id]);
   } finally {
     await second.close();
+  }
+});
+
+test('fusion: a publish whose every Trigger is in-process is one write of the final event, done when publish resolves', async () => {
+  const bus = await newBus({ partitions: 1 });
+  const raw = 'io.mooring.test.fuse.raw';
+  const mid = 'io.mooring.test.fuse.mid';
+  const final = 'io.mooring.test.fuse.final';
+  const stage = (to: string): SubscriberRef => ({
+    name: to, inProcess: true, call: async (event) => ({ ...event, type: to }),
+  });
+  const app = new Inbox(30_000);
+  const plain = new Kafka({ clientId: 'plain-fuse', brokers: (await ensureKafka()).brokers, logLevel: logLevel.NOTHING });
+  const admin = plain.admin();
+  try {
+    await bus.addTrigger(trigger('fa', raw), stage(mid));
+    await bus.addTrigger(trigger('fb', mid), stage(final));
+    await bus.addTrigger(trigger('fc', final), app.subscriber);
+    const n = 50;
+    const events = Array.from({ length: n }, (_, i) => testEvent(raw, { partitionkey: `dev${i % 5}` }));
+    await Promise.all(events.map((e) => bus.publish(e)));
+    // Every publish resolved: its record is in Kafka already (acks=all), nothing else is.
+    await admin.connect();
+    const records = (await admin.fetchTopicOffsets(bus.topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    await app.untilCount(n);
+    const types = new Set(app.events.map((e) => e.type));
+    console.log(`[fusion-kafka] publishes=${n} records in Kafka=${records} delivered=${app.events.length} fused=${bus.stats().fused}`);
+    assert.is(records, n, 'one record per publish');
+    assert.equal([...types], [final]);
+    assert.equal(app.events.map((e) => e.id).sort(), events.map((e) => e.id).sort());
+  } finally {
+    await admin.disconnect();
+    await bus.close();
   }
 });
 

@@ -11,7 +11,8 @@ import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { KafkaEventBus } from '../../../connectors/kafka/bus.ts';
 import { TriggerConsumer } from '../../../connectors/kafka/consumer.ts';
 import { MOORING_TYPED_EXTENSIONS } from '../../../events/bindings/extensions.ts';
-import { realSleep } from '../../../connectors/broker/delivery.ts';
+import { realSleep } from '../../../connectors/knative/delivery.ts';
+import { newDeliveryStats, TriggerEngine } from '../../../connectors/knative/engine.ts';
 import { MooringError } from '../../../events/errors.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
 import type { Subscriber, TriggerSpec } from '../../../functions/ports/bus.ts';
@@ -52,11 +53,12 @@ async function fixture(name: string, type: string, subscriber: Subscriber, optio
     name, namespace: 'default', broker: 'default', subscriber: { uri: 'http://fn.test' }, filter: { attributes: { type } },
   };
   const publish = options.publish ?? ((events: CloudEvent[]) => bus.publishTo(topic, events));
-  const consumer = new TriggerConsumer(trigger, subscriber, undefined, {
+  const engine = new TriggerEngine(trigger, subscriber, undefined, { sleep: realSleep, logger: silentLogger, stats: newDeliveryStats() });
+  const consumer = new TriggerConsumer(engine, {
     topic, groupId, concurrency: 1, keyConcurrency: options.keyConcurrency, startFrom: 'earliest', sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000, commitIntervalMs: 0,
     typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, logger: silentLogger,
-    publish: (events) => publish(events, bus, topic),
+    publish: (events: CloudEvent[]) => publish(events, bus, topic),
   });
   await admin.connect();
   return {

@@ -6,21 +6,12 @@
 
 import { deliveryFailed, isMooringError } from '../../events/errors.ts';
 import {
-  type Destination, type DestinationResolver, type EventBus, type Subscriber, type TriggerSpec,
+  subscriberRef,
+  type Destination, type DestinationResolver, type EventBus, type Subscriber, type SubscriberRef, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import type { FunctionContext, MooringFunction } from '../../functions/ports/runtime.ts';
 
 export const DEAD_LETTER_SINK = 'mooring-dead-letter';
-
-const kInProcess = Symbol('mooring.inProcessFunction');
-
-/**
- * True for a subscriber that is a Mooring function running in this process (no I/O of its own):
- * a bus may hand such a trigger a reply straight away ("fusion", ARCHITECTURE.md).
- */
-export function isInProcessFunction(subscriber: Subscriber): boolean {
-  return (subscriber as Subscriber & { [kInProcess]?: true })[kInProcess] === true;
-}
 
 export interface ResolverOptions {
   functions: readonly MooringFunction[];
@@ -31,9 +22,12 @@ export interface ResolverOptions {
   deadLetter: Subscriber;
 }
 
-/** A function as a Trigger subscriber: its reply is the reply; its error a failed attempt. */
-export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): Subscriber {
-  const subscriber: Subscriber & { [kInProcess]?: true } = async (event) => {
+/**
+ * A function as a Trigger subscriber: its reply is the reply; its error a failed attempt. It is
+ * declared in-process, so a bus may hand it events without a hop ("fusion", ARCHITECTURE.md).
+ */
+export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): SubscriberRef {
+  const call: Subscriber = async (event) => {
     try {
       return (await fn.handle(event, ctx)) ?? undefined;
     } catch (e) {
@@ -42,14 +36,14 @@ export function functionSubscriber(fn: MooringFunction, ctx: FunctionContext): S
       throw deliveryFailed(`${fn.name}: ${(e as Error)?.message ?? String(e)}`, 500, { cause: e });
     }
   };
-  subscriber[kInProcess] = true;
-  return subscriber;
+  return { call, inProcess: true, name: fn.name };
 }
 
 export function createResolver(options: ResolverOptions): DestinationResolver {
-  const functions = new Map<string, Subscriber>();
+  const functions = new Map<string, SubscriberRef>();
   for (const fn of options.functions) functions.set(fn.name, functionSubscriber(fn, options.ctx));
-  return (destination: Destination, trigger: TriggerSpec): Subscriber => {
+  const deadLetter = subscriberRef(options.deadLetter, DEAD_LETTER_SINK);
+  return (destination: Destination, trigger: TriggerSpec): SubscriberRef => {
     const ref = destination.ref;
     if (ref) {
       if (ref.kind === 'Service' && (ref.apiVersion === undefined || ref.apiVersion.startsWith('serving.knative.dev/'))) {
@@ -57,10 +51,12 @@ export function createResolver(options: ResolverOptions): DestinationResolver {
         if (fn) return fn;
         throw new Error(`trigger ${trigger.name}: no in-process function ${ref.name} (have: ${[...functions.keys()].join(', ') || 'none'})`);
       }
-      if (ref.kind === 'KafkaSink' && ref.name === DEAD_LETTER_SINK) return options.deadLetter;
+      if (ref.kind === 'KafkaSink' && ref.name === DEAD_LETTER_SINK) return deadLetter;
       throw new Error(`trigger ${trigger.name}: cannot resolve ${ref.kind} ${ref.name} in embedded mode`);
     }
-    if (destination.uri !== undefined && destination.uri !== '') return options.uri(destination.uri, trigger);
+    if (destination.uri !== undefined && destination.uri !== '') {
+      return { call: options.uri(destination.uri, trigger), inProcess: false, name: destination.uri };
+    }
     throw new Error(`trigger ${trigger.name}: destination has neither ref nor uri`);
   };
 }

@@ -10,12 +10,12 @@ import { EventTypes } from '../../../events/types.ts';
 import { deliveryFailed, isMooringError, MooringError } from '../../../events/errors.ts';
 import { type Subscriber } from '../../../functions/ports/bus.ts';
 import { silentLogger, systemClock, type FunctionContext, type MooringFunction } from '../../../functions/ports/runtime.ts';
-import { createDeadLetterRecorder } from '../../../connectors/broker/dead-letter.ts';
+import { createDeadLetterRecorder } from '../../../connectors/knative/dead-letter.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
-import { createResolver, startEmbeddedBroker } from '../../../connectors/broker/resolver.ts';
+import { createResolver, startEmbeddedBroker } from '../../../connectors/knative/resolver.ts';
 import {
   brokerDeliveries, loadTriggers, readManifests, renderAppTrigger, renderAppTriggerManifest, renderTemplate,
-} from '../../../connectors/broker/triggers.ts';
+} from '../../../connectors/knative/triggers.ts';
 import { Inbox, testEvent } from '../../contracts/event-bus.ts';
 
 const ctx = { registry: {} as never, clock: systemClock, logger: silentLogger, instance: 'drogue', newId: () => 'id' } satisfies FunctionContext;
@@ -159,7 +159,8 @@ test('an unexpected exception in a function is a 500 attempt', async () => {
     ctx, uri: () => async () => undefined, deadLetter: async () => undefined,
   });
   const sub = resolve({ ref: { kind: 'Service', name: 'f' } }, { name: 't', namespace: 'default', broker: 'mooring', subscriber: {} });
-  const err = await sub(testEvent('x')).then(() => undefined, (e: unknown) => e);
+  assert.is(sub.inProcess, true, 'a Service ref is declared an in-process function');
+  const err = await sub.call(testEvent('x')).then(() => undefined, (e: unknown) => e);
   assert.ok(isMooringError(err, 'MOORING_DELIVERY_FAILED'));
   assert.is((err as MooringError).upstreamStatus, 500);
 });
