@@ -22,7 +22,8 @@ import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { encodeKafkaBinary } from '../../events/bindings/kafka.ts';
 import { MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from '../../events/bindings/extensions.ts';
-import { TriggerConsumer } from './consumer.ts';
+import { TriggerConsumer, type ConsumerTarget } from './consumer.ts';
+import { SharedInProcessTarget } from './shared.ts';
 import { kafkajsLogCreator } from './logging.ts';
 import { BatchingProducer } from './producer.ts';
 import { brokerTopic, triggerGroupId } from './topics.ts';
@@ -71,6 +72,11 @@ export interface KafkaEventBusOptions {
   sleep?: Sleep;
   /** Deliver to in-process Triggers before writing (default true; false: every event is written). */
   fusion?: boolean;
+  /**
+   * In-process Triggers of one topic share one consumer group (default true; ./shared.ts);
+   * false: one group per Trigger, as for every other subscriber.
+   */
+  shareInProcess?: boolean;
   logger?: Logger;
 }
 
@@ -82,7 +88,7 @@ function resolveOptions(o: KafkaEventBusOptions): Resolved {
     clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
     lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
     sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, logger: silentLogger,
+    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, shareInProcess: true, logger: silentLogger,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as Resolved;
 }
@@ -92,6 +98,10 @@ export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
   private readonly producer: BatchingProducer;
   private readonly triggers = new Map<string, TriggerConsumer>();
+  /** Per topic, the consumer group its in-process Triggers share, and the Triggers in it. */
+  private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer> }>();
+  /** The Trigger keys served by a shared group, with their topic. */
+  private readonly sharedKeys = new Map<string, string>();
   private readonly topics = new Map<string, Promise<void>>();
   private readonly ready = new Set<string>();
   private readonly logger: Logger;
@@ -243,9 +253,28 @@ export class KafkaEventBus implements EventBus {
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
-    const consumer = new TriggerConsumer(engine, {
+    await this.ensureTopic(topic);
+    if (o.shareInProcess && engine.inProcess) {
+      await this.joinShared(key, topic, engine, trigger.namespace);
+      return;
+    }
+    const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    this.triggers.set(key, consumer);
+    try {
+      await consumer.start(this.kafka);
+    } catch (e) {
+      if (this.triggers.get(key) === consumer) this.triggers.delete(key);
+      throw e;
+    } finally {
+      this.rebuild();
+    }
+  }
+
+  private consumerFor(target: ConsumerTarget, topic: string, groupId: string): TriggerConsumer {
+    const o = this.options;
+    return new TriggerConsumer(target, {
       topic,
-      groupId: o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name),
+      groupId,
       concurrency: o.partitions,
       keyConcurrency: o.keyConcurrency,
       startFrom: o.startFrom,
@@ -260,24 +289,57 @@ export class KafkaEventBus implements EventBus {
       publish: (events) => this.send(events),
       fusion: this.fusion,
     });
-    await this.ensureTopic(topic);
-    this.triggers.set(key, consumer);
-    try {
-      await consumer.start(this.kafka);
-    } catch (e) {
-      if (this.triggers.get(key) === consumer) this.triggers.delete(key);
-      throw e;
-    } finally {
+  }
+
+  /** Adds an in-process Trigger to its topic's shared group, starting the group with the first one. */
+  private async joinShared(key: string, topic: string, engine: TriggerEngine, namespace: string): Promise<void> {
+    let group = this.shared.get(topic);
+    if (!group) {
+      const target = new SharedInProcessTarget(`${topic}/in-process`);
+      const name = SHARED_GROUP_TRIGGER;
+      const groupId = this.options.groupId
+        ? this.options.groupId({ name, namespace, broker: this.options.broker, subscriber: { uri: `in-process://${topic}` } })
+        : triggerGroupId(namespace, name);
+      const consumer = this.consumerFor(target, topic, groupId);
+      group = { target, consumer: consumer.start(this.kafka).then(() => consumer) };
+      this.shared.set(topic, group);
+      target.add(engine);
+      this.sharedKeys.set(key, topic);
       this.rebuild();
+      try {
+        await group.consumer;
+      } catch (e) {
+        if (this.shared.get(topic) === group) this.shared.delete(topic);
+        for (const [k, t] of this.sharedKeys) if (t === topic) this.sharedKeys.delete(k);
+        this.rebuild();
+        throw e;
+      }
+      return;
     }
+    group.target.add(engine);
+    this.sharedKeys.set(key, topic);
+    this.rebuild();
+    await group.consumer;
   }
 
   private rebuild(): void {
-    this.engines = [...this.triggers.values()].map((c) => c.engine);
+    const own = [...this.triggers.values()].map((c) => c.engine as TriggerEngine);
+    const shared = [...this.shared.values()].flatMap((g) => g.target.engines);
+    this.engines = [...own, ...shared];
   }
 
   async removeTrigger(namespace: string, name: string): Promise<void> {
     const key = `${namespace}/${name}`;
+    const sharedTopic = this.sharedKeys.get(key);
+    if (sharedTopic !== undefined) {
+      this.sharedKeys.delete(key);
+      const group = this.shared.get(sharedTopic);
+      group?.target.remove(key);
+      if (group && group.target.size === 0) this.shared.delete(sharedTopic);
+      this.rebuild();
+      if (group && group.target.size === 0) await (await group.consumer.catch(() => undefined))?.stop();
+      return;
+    }
     const consumer = this.triggers.get(key);
     if (!consumer) return;
     this.triggers.delete(key);
@@ -289,13 +351,22 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     const consumers = [...this.triggers.values()];
+    const groups = [...this.shared.values()];
     this.triggers.clear();
+    this.shared.clear();
+    this.sharedKeys.clear();
+    for (const g of groups) g.target.stop();
+    const sharedConsumers = await Promise.all(groups.map((g) => g.consumer.catch(() => undefined)));
+    for (const c of sharedConsumers) if (c) consumers.push(c);
     this.rebuild();
     // Consumers first: their in-flight deliveries may still publish replies.
     await Promise.all(consumers.map((c) => c.stop()));
     await this.producer.close();
   }
 }
+
+/** The name standing for a topic's shared in-process group (`knative-trigger-<ns>-mooring-in-process`). */
+export const SHARED_GROUP_TRIGGER = 'mooring-in-process';
 
 function closedError(): MooringError {
   return new MooringError('MOORING_UNAVAILABLE', 'the Kafka bus is closed');

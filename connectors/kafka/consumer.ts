@@ -15,8 +15,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import type { Sleep } from '../knative/delivery.ts';
-import type { Fusion, TriggerEngine } from '../knative/engine.ts';
-import type { TriggerSpec } from '../../functions/ports/bus.ts';
+import type { Fusion, Outcome } from '../knative/engine.ts';
 import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import { decodeKafka } from '../../events/bindings/kafka.ts';
@@ -47,6 +46,20 @@ export interface TriggerConsumerOptions {
   fusion?: Fusion;
 }
 
+/**
+ * What a consumer group delivers to: one Trigger's engine (connectors/knative/engine.ts), or the
+ * in-process Triggers of a topic sharing one group (./shared.ts).
+ */
+export interface ConsumerTarget {
+  readonly id: string;
+  match(event: CloudEvent): boolean;
+  deliver(event: CloudEvent): Promise<Outcome>;
+  /** The wait before a kept record's round `round`. */
+  pause(round: number): Promise<void>;
+  /** Ends retry and backoff waits; deliveries then return `aborted`. */
+  stop(): void;
+}
+
 const PAUSE_MIN_MS = 200;
 /** Records of one key whose replies are published together, and the longest a run may take. */
 const REPLY_RUN = 64;
@@ -57,8 +70,7 @@ const KEPT = Symbol('kept');
 const PAUSE_MAX_MS = 5000;
 
 export class TriggerConsumer {
-  readonly trigger: TriggerSpec;
-  readonly engine: TriggerEngine;
+  readonly engine: ConsumerTarget;
   private readonly options: TriggerConsumerOptions;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
@@ -66,9 +78,8 @@ export class TriggerConsumer {
   /** Rounds in a row a batch ended on a kept record (the engine's pause grows with it). */
   private keptRounds = 0;
 
-  constructor(engine: TriggerEngine, options: TriggerConsumerOptions) {
+  constructor(engine: ConsumerTarget, options: TriggerConsumerOptions) {
     this.engine = engine;
-    this.trigger = engine.trigger;
     this.options = options;
     this.logger = options.logger.child({ trigger: engine.id, group: options.groupId });
   }
@@ -107,12 +118,12 @@ export class TriggerConsumer {
         joined,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new MooringError('MOORING_UNAVAILABLE',
-            `trigger ${this.trigger.name}: consumer group ${o.groupId} did not join within ${o.joinTimeoutMs} ms`)), o.joinTimeoutMs);
+            `trigger ${this.engine.id}: consumer group ${o.groupId} did not join within ${o.joinTimeoutMs} ms`)), o.joinTimeoutMs);
         }),
       ]);
     } catch (e) {
       await this.stop();
-      throw isMooringError(e) ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.trigger.name}: ${(e as Error).message}`, { cause: e });
+      throw isMooringError(e) ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.engine.id}: ${(e as Error).message}`, { cause: e });
     } finally {
       clearTimeout(timer);
       removeJoin();
