@@ -102,7 +102,7 @@ export function sha512Crypt(key: Uint8Array | string, setting: string): string |
   for (; cnt > 64; cnt -= 64) a.update(b);
   a.update(b.subarray(0, cnt));
   for (cnt = k.length; cnt > 0; cnt >>= 1) a.update((cnt & 1) !== 0 ? b : k);
-  let acc = a.digest();
+  let acc: Buffer = a.digest();
 
   // Steps 13-16: P, from key repeated key-length times.
   const dp = sha512();
