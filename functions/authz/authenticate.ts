@@ -6,13 +6,15 @@
 //   3. username (no `@`) + password + MQTT client id `<device>@<app>`;
 //   4. no password + TLS client certificate chain (application by trust anchor, device by subject);
 //   5. no password + TLS-PSK identity `<device>@<app>` (the handshake already proved the key).
-// Stateless: the callers (gateway sessions, HTTP endpoint) cache the outcome.
+// The outcome is not cached here (callers do); only a verified hashed password is remembered, as
+// a keyed hash, so a reconnect skips sha512-crypt/bcrypt (verified-secrets.ts).
 
 import type { Clock } from '../ports/runtime.ts';
-import type { Application, Device, RegistryReader } from '../ports/registry.ts';
+import type { Application, Device, PasswordCredential, RegistryReader } from '../ports/registry.ts';
 import type { AuthenticateOutcome, AuthenticateRequest } from './types.ts';
 import { credentialsOf, isDisabled, percentDecode, splitIdentity } from './device-view.ts';
-import { verifyPassword } from './passwords.ts';
+import { storedHash, verifyPassword } from './passwords.ts';
+import { verifiedSecretsOf, type VerifiedSecrets } from './verified-secrets.ts';
 import { chainsTo, parseCertificate, subjectNames, trustAnchorsOf } from './x509.ts';
 import { validPskKeys } from './psk.ts';
 import type { X509Certificate } from 'node:crypto';
@@ -76,7 +78,7 @@ async function withSecret(appName: string, deviceRef: string, secret: Secret, re
   if (isOutcome(application)) return application;
   const device = await registry.findDevice(appName, deviceRef);
   if (!device) return badCredentials(`unknown device ${deviceRef} in application ${appName}`);
-  if (!(await secretMatches(device, deviceRef, secret))) return badCredentials(`bad credentials for device ${deviceRef}`);
+  if (!(await secretMatches(appName, device, deviceRef, secret, verifiedSecretsOf(registry)))) return badCredentials(`bad credentials for device ${deviceRef}`);
   // Checked after the credentials, so a wrong password does not tell whether a device is disabled.
   if (isDisabled(device)) return notAuthorized(`device ${device.metadata.name} is disabled`);
   return { ok: true, application, device };
@@ -88,19 +90,30 @@ async function withSecret(appName: string, deviceRef: string, secret: Secret, re
  * username, or a `pass` credential when the username is the device's name. A device found by the
  * username of its unique `user` credential is checked as that username + password.
  */
-async function secretMatches(device: Device, deviceRef: string, secret: Secret): Promise<boolean> {
+async function secretMatches(
+  appName: string, device: Device, deviceRef: string, secret: Secret, verified: VerifiedSecrets,
+): Promise<boolean> {
   const name = device.metadata.name;
   if (secret.kind === 'password' && deviceRef !== name && !(device.spec.alias ?? []).includes(deviceRef)) {
     secret = { kind: 'user', username: deviceRef, password: secret.password };
   }
+  const check = async (stored: PasswordCredential, credential: string): Promise<boolean> => {
+    const hash = storedHash(stored);
+    if (hash === undefined) return verifyPassword(stored, secret.password);
+    const id = verified.idOf({ application: appName, device: name, credential, presented: secret.password, stored: hash });
+    if (verified.has(id)) return true;
+    const ok = await verifyPassword(stored, secret.password);
+    if (ok) verified.add(id);
+    return ok;
+  };
   for (const c of credentialsOf(device)) {
     if ('pass' in c) {
       if (secret.kind === 'password' || secret.username === name) {
-        if (await verifyPassword(c.pass, secret.password)) return true;
+        if (await check(c.pass, 'pass')) return true;
       }
     } else if ('user' in c) {
       const wanted = c.user.username === (secret.kind === 'user' ? secret.username : name);
-      if (wanted && (await verifyPassword(c.user.password, secret.password))) return true;
+      if (wanted && (await check(c.user.password, `user:${c.user.username}`))) return true;
     }
   }
   return false;

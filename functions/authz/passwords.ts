@@ -20,6 +20,14 @@ function toBytes(password: Uint8Array | string): Uint8Array {
   return typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
 }
 
+/** The stored hash of a bcrypt or sha512-crypt credential (worth caching); undefined for plain text. */
+export function storedHash(stored: PasswordCredential): string | undefined {
+  if (stored === null || typeof stored !== 'object') return undefined;
+  if ('sha512' in stored && typeof stored.sha512 === 'string') return stored.sha512;
+  if ('bcrypt' in stored && typeof stored.bcrypt === 'string') return stored.bcrypt;
+  return undefined;
+}
+
 /** True when `provided` matches the stored credential; an unknown or malformed hash never matches. */
 export async function verifyPassword(stored: PasswordCredential, provided: Uint8Array | string): Promise<boolean> {
   const bytes = toBytes(provided);

@@ -1,0 +1,98 @@
+// The secrets a device proved recently, so that a reconnect with the same correct password does
+// not pay sha512-crypt (5000 rounds) or bcrypt again. An entry is the HMAC-SHA-256, under a key
+// drawn at random when the process starts, of (application, device, credential identity,
+// presented secret, stored hash): no secret is kept, the map's keys are useless outside the
+// process, and a changed stored hash or another device never finds an old entry. Only successful
+// verifications are added; a wrong password always costs the full hash. Bounded (least recently
+// used out first) and emptied whenever the registry changes. One cache per RegistryReader.
+
+import { createHmac, randomBytes } from 'node:crypto';
+import type { RegistryReader } from '../ports/registry.ts';
+
+/** Entries kept by default: a verified secret costs ~100 bytes. */
+export const VERIFIED_SECRETS_DEFAULT_CAPACITY = 65_536;
+
+export interface VerifiedSecretStats {
+  /** Verifications answered from the cache. */
+  hits: number;
+  /** Hashed verifications that had to run (and then may have been added). */
+  misses: number;
+  /** Times the cache was emptied by a registry change. */
+  cleared: number;
+  size: number;
+}
+
+/** What identifies one verification: every part is length-prefixed into the HMAC. */
+export interface SecretClaim {
+  application: string;
+  device: string;
+  /** `pass`, or `user:` + the credential's username. */
+  credential: string;
+  presented: Uint8Array | string;
+  /** The stored hash as written in the registry (`$6$…`, `$2b$…`). */
+  stored: string;
+}
+
+export class VerifiedSecrets {
+  private readonly key = randomBytes(32);
+  private readonly map = new Map<string, true>();
+  private readonly counts = { hits: 0, misses: 0, cleared: 0 };
+
+  constructor(readonly capacity = VERIFIED_SECRETS_DEFAULT_CAPACITY) {}
+
+  /** The keyed hash naming a claim; the same claim gives the same id within this process. */
+  idOf(claim: SecretClaim): string {
+    const h = createHmac('sha256', this.key);
+    for (const part of [claim.application, claim.device, claim.credential, claim.presented, claim.stored]) {
+      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(bytes.length, 0);
+      h.update(len).update(bytes);
+    }
+    return h.digest('base64');
+  }
+
+  /** Whether the claim was verified since the last registry change (counts a hit or a miss). */
+  has(id: string): boolean {
+    if (!this.map.delete(id)) {
+      this.counts.misses++;
+      return false;
+    }
+    this.map.set(id, true); // most recently used last
+    this.counts.hits++;
+    return true;
+  }
+
+  /** Records a successful verification. Never call it for a failed one. */
+  add(id: string): void {
+    this.map.delete(id);
+    if (this.map.size >= this.capacity) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(id, true);
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.counts.cleared++;
+  }
+
+  stats(): VerifiedSecretStats {
+    return { ...this.counts, size: this.map.size };
+  }
+}
+
+const caches = new WeakMap<RegistryReader, VerifiedSecrets>();
+
+/** The cache of `registry`, created on first use and emptied on each of its changes. */
+export function verifiedSecretsOf(registry: RegistryReader): VerifiedSecrets {
+  let cache = caches.get(registry);
+  if (cache === undefined) {
+    const created = new VerifiedSecrets();
+    registry.onChange(() => created.clear());
+    caches.set(registry, created);
+    cache = created;
+  }
+  return cache;
+}
