@@ -97,11 +97,9 @@ export class KafkaEventBus implements EventBus {
   private readonly options: Resolved;
   private readonly kafka: Kafka;
   private readonly producer: BatchingProducer;
-  private readonly triggers = new Map<string, TriggerConsumer>();
+  private readonly triggers = new Map<string, TriggerConsumer<TriggerEngine>>();
   /** Per topic, the consumer group its in-process Triggers share, and the Triggers in it. */
   private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer> }>();
-  /** The Trigger keys served by a shared group, with their topic. */
-  private readonly sharedKeys = new Map<string, string>();
   private readonly topics = new Map<string, Promise<void>>();
   private readonly ready = new Set<string>();
   private readonly logger: Logger;
@@ -255,7 +253,7 @@ export class KafkaEventBus implements EventBus {
     });
     await this.ensureTopic(topic);
     if (o.shareInProcess && engine.inProcess) {
-      await this.joinShared(key, topic, engine, trigger.namespace);
+      await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
     const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
@@ -270,7 +268,7 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  private consumerFor(target: ConsumerTarget, topic: string, groupId: string): TriggerConsumer {
+  private consumerFor<T extends ConsumerTarget>(target: T, topic: string, groupId: string): TriggerConsumer<T> {
     const o = this.options;
     return new TriggerConsumer(target, {
       topic,
@@ -292,7 +290,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   /** Adds an in-process Trigger to its topic's shared group, starting the group with the first one. */
-  private async joinShared(key: string, topic: string, engine: TriggerEngine, namespace: string): Promise<void> {
+  private async joinShared(topic: string, engine: TriggerEngine, namespace: string): Promise<void> {
     let group = this.shared.get(topic);
     if (!group) {
       const target = new SharedInProcessTarget(`${topic}/in-process`);
@@ -303,41 +301,31 @@ export class KafkaEventBus implements EventBus {
       const consumer = this.consumerFor(target, topic, groupId);
       group = { target, consumer: consumer.start(this.kafka).then(() => consumer) };
       this.shared.set(topic, group);
-      target.add(engine);
-      this.sharedKeys.set(key, topic);
-      this.rebuild();
-      try {
-        await group.consumer;
-      } catch (e) {
-        if (this.shared.get(topic) === group) this.shared.delete(topic);
-        for (const [k, t] of this.sharedKeys) if (t === topic) this.sharedKeys.delete(k);
-        this.rebuild();
-        throw e;
-      }
-      return;
     }
     group.target.add(engine);
-    this.sharedKeys.set(key, topic);
     this.rebuild();
-    await group.consumer;
+    try {
+      await group.consumer;
+    } catch (e) {
+      if (this.shared.get(topic) === group) this.shared.delete(topic);
+      this.rebuild();
+      throw e;
+    }
   }
 
   private rebuild(): void {
-    const own = [...this.triggers.values()].map((c) => c.engine as TriggerEngine);
+    const own = [...this.triggers.values()].map((c) => c.engine);
     const shared = [...this.shared.values()].flatMap((g) => g.target.engines);
     this.engines = [...own, ...shared];
   }
 
   async removeTrigger(namespace: string, name: string): Promise<void> {
     const key = `${namespace}/${name}`;
-    const sharedTopic = this.sharedKeys.get(key);
-    if (sharedTopic !== undefined) {
-      this.sharedKeys.delete(key);
-      const group = this.shared.get(sharedTopic);
-      group?.target.remove(key);
-      if (group && group.target.size === 0) this.shared.delete(sharedTopic);
+    for (const [topic, group] of this.shared) {
+      if (!group.target.remove(key)) continue;
+      if (group.target.size === 0) this.shared.delete(topic);
       this.rebuild();
-      if (group && group.target.size === 0) await (await group.consumer.catch(() => undefined))?.stop();
+      if (group.target.size === 0) await (await group.consumer.catch(() => undefined))?.stop();
       return;
     }
     const consumer = this.triggers.get(key);
@@ -350,12 +338,10 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const consumers = [...this.triggers.values()];
+    const consumers: TriggerConsumer[] = [...this.triggers.values()];
     const groups = [...this.shared.values()];
     this.triggers.clear();
     this.shared.clear();
-    this.sharedKeys.clear();
-    for (const g of groups) g.target.stop();
     const sharedConsumers = await Promise.all(groups.map((g) => g.consumer.catch(() => undefined)));
     for (const c of sharedConsumers) if (c) consumers.push(c);
     this.rebuild();

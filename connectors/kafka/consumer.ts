@@ -69,8 +69,8 @@ const NO_REPLIES: CloudEvent[] = [];
 const KEPT = Symbol('kept');
 const PAUSE_MAX_MS = 5000;
 
-export class TriggerConsumer {
-  readonly engine: ConsumerTarget;
+export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
+  readonly engine: T;
   private readonly options: TriggerConsumerOptions;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
@@ -78,7 +78,7 @@ export class TriggerConsumer {
   /** Rounds in a row a batch ended on a kept record (the engine's pause grows with it). */
   private keptRounds = 0;
 
-  constructor(engine: ConsumerTarget, options: TriggerConsumerOptions) {
+  constructor(engine: T, options: TriggerConsumerOptions) {
     this.engine = engine;
     this.options = options;
     this.logger = options.logger.child({ trigger: engine.id, group: options.groupId });

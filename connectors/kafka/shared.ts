@@ -61,7 +61,8 @@ export class SharedInProcessTarget implements ConsumerTarget {
     let replies: CloudEvent[] | undefined;
     let kept = false;
     let owed: Map<string, readonly CloudEvent[]> | undefined = taken;
-    for (const engine of [...this.members.values()]) {
+    // A Trigger added or removed meanwhile is seen or skipped by this loop (Map iteration).
+    for (const engine of this.members.values()) {
       if (!engine.match(event)) continue;
       const earlier = owed?.get(engine.id);
       if (earlier !== undefined) {

@@ -35,7 +35,7 @@ export interface SecretClaim {
 
 export class VerifiedSecrets {
   private readonly key = randomBytes(32);
-  private readonly map = new Map<string, true>();
+  private readonly map = new Set<string>();
   private readonly counts = { hits: 0, misses: 0, cleared: 0 };
 
   constructor(readonly capacity = VERIFIED_SECRETS_DEFAULT_CAPACITY) {}
@@ -58,7 +58,7 @@ export class VerifiedSecrets {
       this.counts.misses++;
       return false;
     }
-    this.map.set(id, true); // most recently used last
+    this.map.add(id); // most recently used last
     this.counts.hits++;
     return true;
   }
@@ -70,7 +70,7 @@ export class VerifiedSecrets {
       const oldest = this.map.keys().next();
       if (!oldest.done) this.map.delete(oldest.value);
     }
-    this.map.set(id, true);
+    this.map.add(id);
   }
 
   clear(): void {
