@@ -41,6 +41,8 @@ export const End = {
   keepAliveTimeout: reason('keep-alive timeout', RC.keepAliveTimeout, true),
   takenOver: reason('taken over', RC.sessionTakenOver, true),
   serverShutdown: reason('server shutting down', RC.serverShuttingDown, true),
+  /** The registry disabled or deleted the device or its application: no Will (it would be refused). */
+  revoked: reason('revoked', RC.administrativeAction, false),
   /** Before CONNECT completed (not a CONNECT first, no CONNECT in time): close silently. */
   aborted: reason('aborted', NO_PACKET, false, true),
   /** A CONNACK refusal was sent; close after it. */

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { UserProperties } from 'mqtt-packet';
 import type { Device } from '../../functions/ports/registry.ts';
-import { gatewaysOf } from '../../functions/authz/device-view.ts';
+import { gatewaysOf, isDisabled } from '../../functions/authz/device-view.ts';
 import { commandTopic } from './commands.ts';
 import { deviceKey, type ConnectionInfo, type GatewayStats } from './core.ts';
 import type { GatewayCore } from './context.ts';
@@ -81,7 +81,65 @@ class Gateway implements GatewayCore, MqttGateway {
     this.unsubscribeRegistry = this.opts.registry.onChange(() => {
       this.epoch++;
       this.gatewaysSeen.clear();
+      this.revoke();
     });
+  }
+
+  // ---- revocation ---------------------------------------------------------------------------
+
+  private revoking: Promise<void> | undefined;
+  private revokeAgain = false;
+
+  /**
+   * After a registry change, ends the sessions of devices (and applications) that were disabled
+   * or deleted: they would be refused at CONNECT now, so they do not stay connected either
+   * (v5 DISCONNECT 0x98 Administrative action). Passes run one after another; a change during a
+   * pass runs another. A failed lookup leaves the session alone (the store may be briefly away).
+   */
+  private revoke(): void {
+    if (this.revoking !== undefined) { this.revokeAgain = true; return; }
+    this.revoking = (async () => {
+      do {
+        this.revokeAgain = false;
+        await this.revokeOnce();
+      } while (this.revokeAgain && !this.closed);
+    })().finally(() => { this.revoking = undefined; });
+  }
+
+  /** Resolves when no revocation pass is running (tests). */
+  async revoked(): Promise<void> {
+    while (this.revoking !== undefined) await this.revoking;
+  }
+
+  private async revokeOnce(): Promise<void> {
+    const byApp = new Map<string, Session[]>();
+    for (const s of this.index.values()) {
+      const list = byApp.get(s.who!.application);
+      if (list === undefined) byApp.set(s.who!.application, [s]);
+      else list.push(s);
+    }
+    const registry = this.opts.registry;
+    let ended = 0;
+    for (const [application, sessions] of byApp) {
+      if (this.closed) return;
+      try {
+        const app = await registry.getApplication(application);
+        for (const s of sessions) {
+          let allowed = app !== undefined && !isDisabled(app);
+          if (allowed) {
+            const device = await registry.getDevice(application, s.who!.device);
+            allowed = device !== undefined && !isDisabled(device);
+          }
+          if (!allowed && this.index.get(deviceKey(application, s.who!.device)) === s) {
+            ended++;
+            void s.end(End.revoked, 'device or application disabled or deleted');
+          }
+        }
+      } catch (err) {
+        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), application }, 'registry lookup failed; sessions kept');
+      }
+    }
+    if (ended > 0) this.opts.logger.info({ ended }, 'sessions of disabled or deleted devices ended');
   }
 
   handle(stream: Duplex, info?: ConnectionInfo): void {
@@ -266,6 +324,6 @@ function sweep(g: Gateway): void {
   g.sweepNow();
 }
 
-export function createMqttGateway(options: MqttGatewayOptions): MqttGateway & { sweepNow(): void } {
+export function createMqttGateway(options: MqttGatewayOptions): MqttGateway & { sweepNow(): void; revoked(): Promise<void> } {
   return new Gateway(options);
 }

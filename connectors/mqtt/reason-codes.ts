@@ -25,6 +25,7 @@ export const RC = {
   topicAliasInvalid: 0x94,
   packetTooLarge: 0x95,
   quotaExceeded: 0x97,
+  administrativeAction: 0x98,
   retainNotSupported: 0x9a,
   connectionRateExceeded: 0x9f,
   subscriptionIdentifiersNotSupported: 0xa1,

@@ -31,7 +31,7 @@ export function mqttDocs(): Array<Application | Device> {
 }
 
 export interface MqttFixture {
-  gw: MqttGateway & { sweepNow(): void };
+  gw: MqttGateway & { sweepNow(): void; revoked(): Promise<void> };
   bus: RecordingBus;
   registry: MemoryRegistry;
   /** A raw client over an in-memory pair (not connected yet). */
