@@ -88,9 +88,13 @@ ${d.notes.length ? `\nNotes from the run:\n\n${d.notes.map((n) => `- ${n}`).join
 - **QoS 1 at a fixed rate**: open loop, message j is due at t0 + j/rate, spread over C connections;
   latency is measured from the due time (no coordinated omission).
 - **Connections**: K connections, 100 connecting at once, each authenticated with its own
-  username/password (Mosquitto: \`password_file\` hashed by \`mosquitto_passwd\`; Aedes: an
-  \`authenticate\` hook over a map; Mooring: registry devices with a \`pass\` credential).
-  Memory = (VmRSS of the server after the K connections settle − VmRSS before) / K.
+  username/password, stored hashed (Mosquitto: \`password_file\` hashed by \`mosquitto_passwd\`,
+  PBKDF2-SHA512; Mooring: registry devices whose \`pass\` credential is sha512-crypt with 5000
+  rounds, what \`drg\` writes and the registry API stores; Aedes: an \`authenticate\` hook over a
+  plain map). The first pass is each identity's first connect (a cold hash check); then all K
+  disconnect and connect again (the reconnect pass, as a fleet after a network blip: Mooring's
+  cache of verified secrets skips the hash, Mosquitto computes it again).
+  Memory = (VmRSS of the server after the first K connections settle − VmRSS before) / K.
 - **Push sink**: Mooring only: N device events put straight into the bus, counted at the local
   HTTP application; rate from the first to the last delivery.
 - Mosquitto runs with \`max_inflight_messages 0\`, \`max_queued_messages 0\` (so QoS 1 is never

@@ -35,7 +35,7 @@ async function run(job: Job): Promise<Measurement> {
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 // A hard stop a little after the job's own limit, whatever happens.
-setTimeout(() => { say({ event: 'error', message: 'load generator time limit' }); process.exit(2); }, job.timeLimitMs + 60_000).unref();
+setTimeout(() => { say({ event: 'error', message: 'load generator time limit' }); process.exit(2); }, (job.scenario === 'connections' ? 2 : 1) * job.timeLimitMs + 60_000).unref();
 run(job).then(
   (measurement) => { say({ event: 'result', measurement }); process.exit(0); },
   (e: unknown) => { say({ event: 'error', message: e instanceof Error ? e.message : String(e) }); process.exit(1); },

@@ -1,7 +1,8 @@
 // What the orchestrator (bench/run.ts) and the load generator process (bench/loadgen.ts) say to
 // each other: a job description passed as JSON in argv, and JSON lines back on stdout. The
 // "connections" job pauses at `idle` until the orchestrator, having read the system under test's
-// RSS, writes `release` to the generator's stdin.
+// RSS, writes `release` to the generator's stdin; it then disconnects every connection and
+// connects the same identities again (the reconnect pass).
 
 export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'connections' | 'push-sink';
 
@@ -75,7 +76,10 @@ export interface Measurement {
   latencyP99Ms?: number;
   /** qos1-rate: the rate actually offered. */
   offeredRate?: number;
+  /** connections: the first pass (each identity's first connect: a cold password hash check). */
   connectsPerSecond?: number;
+  /** connections: the second pass, after all disconnected (the same identities again). */
+  reconnectsPerSecond?: number;
   connected?: number;
   note?: string;
 }

@@ -85,7 +85,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
       }
     });
     try {
-      const m = await nextMessage(gen, ['result', 'error'], o.timeLimitMs + 90_000);
+      const m = await nextMessage(gen, ['result', 'error'], (scenario === 'connections' ? 2 : 1) * o.timeLimitMs + 90_000);
       if (m.event === 'error') throw new Error(String(m.message));
       if (wall0 > 0) observation.serverCpu = (cpuSeconds(running.pid) - cpu0) / ((Date.now() - wall0) / 1000);
       const measured = m.measurement as Observation;

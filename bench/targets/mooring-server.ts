@@ -12,7 +12,7 @@
 // checks that the parts exist, prints {"event":"available"} or {"event":"unavailable",reason}.
 
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import readline from 'node:readline';
 import type { CloudEvent } from '../../events/cloudevent.ts';
@@ -53,8 +53,12 @@ async function load<T>(part: { module: string; export: string }): Promise<T> {
 
 const say = (o: object): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
 
-/** The bench's registry: application `bench` pushing to the sink, devices dev0…dev{n-1} with password pw-{i}. */
-export function benchRegistryYaml(users: number, sinkUrl: string): string {
+/**
+ * The bench's registry: application `bench` pushing to the sink, devices dev0…dev{n-1} with
+ * password pw-{i}, stored as `hashes[i]` (sha512-crypt) when given, as Mooring's registry stores
+ * passwords, else in plain text.
+ */
+export function benchRegistryYaml(users: number, sinkUrl: string, hashes?: readonly string[]): string {
   // JSON is YAML: one document per resource.
   const docs: string[] = [JSON.stringify({
     kind: 'Application', metadata: { name: 'bench' },
@@ -63,7 +67,7 @@ export function benchRegistryYaml(users: number, sinkUrl: string): string {
   for (let i = 0; i < users; i++) {
     docs.push(JSON.stringify({
       kind: 'Device', metadata: { name: `dev${i}`, application: 'bench' },
-      spec: { authentication: { credentials: [{ pass: `pw-${i}` }] } },
+      spec: { authentication: { credentials: [{ pass: hashes?.[i] !== undefined ? { sha512: hashes[i] } : `pw-${i}` }] } },
     }));
   }
   return docs.join('\n---\n') + '\n';
@@ -99,7 +103,9 @@ async function main(): Promise<void> {
   const startMooring = await load<StartMooring>(PARTS.compose);
 
   const registryPath = join(dir, `registry-${process.pid}.yaml`);
-  writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl));
+  const hashesFile = process.env.MOORING_BENCH_HASHES;
+  const hashes = hashesFile ? JSON.parse(readFileSync(hashesFile, 'utf8')) as string[] : undefined;
+  writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl, hashes));
   const config = configFromEnv(process.env, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0,
     logLevel: 'silent', stopDrainMs: 200,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnPinned, nextMessage, freePort, onCleanup, type Pinned } from '../children.ts';
 import { nodeArgs, type RunningTarget, type StartOptions, type Target } from './types.ts';
+import { benchPasswordHashes } from '../hashes.ts';
 
 const run = promisify(execFile);
 const SERVER = fileURLToPath(new URL('./mooring-server.ts', import.meta.url));
@@ -48,6 +49,7 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
     async start(o: StartOptions): Promise<RunningTarget> {
       const env: NodeJS.ProcessEnv = {
         MOORING_BENCH_USERS: String(o.users),
+        MOORING_BENCH_HASHES: benchPasswordHashes(o.users),
         MOORING_BENCH_SINK: `http://127.0.0.1:${o.sinkPort}/`,
         MOORING_BENCH_DIR: o.workDir,
         MOORING_LOG_LEVEL: 'silent',
