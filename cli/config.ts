@@ -182,6 +182,23 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
   return Object.freeze({ ...config, ...overrides });
 }
 
+/** Variables an earlier release read, with what replaced them. */
+export const RENAMED: Readonly<Record<string, string>> = { LOG_LEVEL: 'MOORING_LOG_LEVEL' };
+
+/**
+ * What an entry point warns about at start-up: a renamed variable set under its old name only
+ * (it is not read, so a silently ignored setting would surprise its author).
+ */
+export function configWarnings(env: Env = process.env): string[] {
+  const out: string[] = [];
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (env[old] !== undefined && env[old] !== '' && (env[now] === undefined || env[now] === '')) {
+      out.push(`${old} is set but not read; Mooring reads ${now} (set it instead)`);
+    }
+  }
+  return out;
+}
+
 /** What an entry point prints when it cannot start: the code of a MooringError, then its message. */
 export function describeStartError(err: unknown): string {
   if (isMooringError(err)) return `${err.code}: ${err.message}`;

@@ -4,10 +4,11 @@
 
 import { FileRegistry } from '../connectors/registry/index.ts';
 import { main } from '../functions/runtime/main.ts';
-import { configFromEnv, describeStartError } from './config.ts';
+import { configFromEnv, configWarnings, describeStartError } from './config.ts';
 
 async function start(): Promise<void> {
   const config = configFromEnv();
+  for (const warning of configWarnings()) console.error(`mooring function: warning: ${warning}`);
   await main({
     registry: () => FileRegistry.open({ path: config.registryPath, dataDir: config.dataDir }),
     functionName: config.functionName,

@@ -4,13 +4,14 @@
 import { pino } from 'pino';
 import { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD } from '../connectors/registry/index.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
-import { configFromEnv, describeStartError } from './config.ts';
+import { configFromEnv, configWarnings, describeStartError } from './config.ts';
 import { describeEvent } from './demo-sink.ts';
 import { startMooring } from './mooring.ts';
 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const logger = pino({ level: config.logLevel, base: { service: 'mooring' } }, pino.destination(2)) as unknown as Logger;
+  for (const warning of configWarnings()) logger.warn(warning);
   const mooring = await startMooring(config, {
     logger,
     onDemoEvent: (event) => console.log(`[demo-app sink] ${describeEvent(event)}`),

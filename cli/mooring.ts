@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CloudEvent } from '../events/cloudevent.ts';
 import { assertValidEvent } from '../events/validate.ts';
 import { InMemoryEventBus } from '../connectors/broker/memory.ts';
-import { attachSpool } from '../connectors/knative/spool.ts';
+import { attachSpool, spoolableOf } from '../connectors/knative/spool.ts';
 import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors/knative/dead-letter.ts';
 import { createResolver, startEmbeddedBroker } from '../connectors/knative/resolver.ts';
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
@@ -124,8 +124,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const triggers = await loadTriggers(config.knativeDir);
     const bus = opts.bus ?? await createBus(config, logger, triggers[0]);
     // Embedded mode: a stop drains, then spools what is left; the next start restores it first.
-    const spool = bus instanceof InMemoryEventBus
-      ? attachSpool(bus, { dir: join(config.dataDir, 'spool'), drainMs: config.stopDrainMs, logger: logger.child({ component: 'spool' }) })
+    const spoolable = spoolableOf(bus);
+    const spool = spoolable
+      ? attachSpool(spoolable, { dir: join(config.dataDir, 'spool'), drainMs: config.stopDrainMs, logger: logger.child({ component: 'spool' }) })
       : undefined;
     closers.push(async () => { if (spool) await spool.close(); else await bus.close(); });
 

@@ -83,7 +83,7 @@ export interface KafkaEventBusOptions {
 type Resolved = Required<Omit<KafkaEventBusOptions, 'topic' | 'groupId'>> & Pick<KafkaEventBusOptions, 'topic' | 'groupId'>;
 
 function resolveOptions(o: KafkaEventBusOptions): Resolved {
-  if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new Error('KafkaEventBus: brokers must list at least one host:port');
+  if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new MooringError('MOORING_INVALID_CONFIG', 'KafkaEventBus: brokers must list at least one host:port');
   return {
     clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
     lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',

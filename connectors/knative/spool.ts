@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { fromStructured, toStructured } from '../../events/bindings/structured.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
+import type { EventBus, SpoolHooks } from '../../functions/ports/bus.ts';
 
 /** One undelivered event and the trigger (`namespace/name`) it was queued on. */
 export interface SpoolRecord {
@@ -22,13 +23,8 @@ export interface SpoolRecord {
   readonly event: CloudEvent;
 }
 
-/** What the spool needs from a bus: the embedded broker's two hooks, `idle` and `close`. */
-export interface SpoolableBus {
-  /** Receives each event a stopping trigger could not deliver. */
-  keep: ((trigger: string, event: CloudEvent) => void) | undefined;
-  /** Enqueues an event into one trigger; false when there is no such trigger. */
-  restore(trigger: string, event: CloudEvent): boolean;
-  idle(): Promise<void>;
+/** What the spool needs: a bus that declares the spool hooks (capabilities.spool), and its close. */
+export interface SpoolableBus extends SpoolHooks {
   close(): Promise<void>;
 }
 
@@ -142,6 +138,19 @@ export interface SpoolOptions {
   /** How long a stop lets deliveries and retries continue (default 5000 ms). */
   drainMs?: number;
   logger: Logger;
+}
+
+/** The spool's view of a bus that declares `capabilities.spool` (a non-durable bus); else undefined. */
+export function spoolableOf(bus: EventBus): SpoolableBus | undefined {
+  const hooks = bus.capabilities.spool;
+  if (hooks === undefined) return undefined;
+  return {
+    get keep() { return hooks.keep; },
+    set keep(k) { hooks.keep = k; },
+    restore: (trigger, event) => hooks.restore(trigger, event),
+    idle: () => hooks.idle(),
+    close: () => bus.close(),
+  };
 }
 
 /** Attaches a spool to `bus`: from now on what its stopping triggers leave is kept. */

@@ -84,6 +84,21 @@ export interface BusCapabilities {
   readonly kind: 'memory' | 'kafka';
   /** Present when the bus can write other topics (Kafka: KafkaSinks, per-application topics). */
   readonly topics?: TopicWriter;
+  /**
+   * Present when the bus is not durable and hands what a stop could not deliver to a spool
+   * (the in-memory broker; connectors/knative/spool.ts). Kafka keeps undelivered events itself.
+   */
+  readonly spool?: SpoolHooks;
+}
+
+/** A non-durable bus's hooks for a spool: undelivered events out at stop, back in at start. */
+export interface SpoolHooks {
+  /** Receives each event a stopping trigger could not deliver (undefined: they are dropped). */
+  keep: ((trigger: string, event: CloudEvent) => void) | undefined;
+  /** Enqueues an event into one trigger; false when there is no such trigger. */
+  restore(trigger: string, event: CloudEvent): boolean;
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void>;
 }
 
 /** Counters every bus keeps about its delivery engine (connectors/knative/engine.ts). */

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configFromEnv, describeStartError, VARIABLES, type Variable } from '../../cli/config.ts';
+import { configFromEnv, configWarnings, describeStartError, RENAMED, VARIABLES, type Variable } from '../../cli/config.ts';
 import { isMooringError } from '../../events/errors.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -88,6 +88,14 @@ test('an entry point prints the code and the message of a configuration error', 
   } catch (err) {
     assert.match(describeStartError(err), /^MOORING_INVALID_CONFIG: PORT must be a port number/);
   }
+});
+
+test('a renamed variable set under its old name only is warned about (it is not read)', () => {
+  assert.equal(configWarnings({ LOG_LEVEL: 'debug' }), ['LOG_LEVEL is set but not read; Mooring reads MOORING_LOG_LEVEL (set it instead)']);
+  assert.equal(configWarnings({ LOG_LEVEL: 'debug', MOORING_LOG_LEVEL: 'warn' }), []);
+  assert.equal(configWarnings({}), []);
+  assert.is(configFromEnv({ LOG_LEVEL: 'debug' }).logLevel, 'info', 'the old name is not read');
+  for (const now of Object.values(RENAMED)) assert.ok(VARIABLES.some((v) => v.name === now), now);
 });
 
 test('every variable\'s default passes its own check', () => {

@@ -11,7 +11,7 @@ import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { deliveryFailed } from '../../../events/errors.ts';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
 import {
-  attachSpool, decodeRecord, encodeRecord, readRecords, spoolFiles, writeRecords, type SpoolableBus, type SpoolRecord,
+  attachSpool, spoolableOf, decodeRecord, encodeRecord, readRecords, spoolFiles, writeRecords, type SpoolableBus, type SpoolRecord,
 } from '../../../connectors/knative/spool.ts';
 import type { Subscriber, TriggerSpec } from '../../../functions/ports/bus.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
@@ -241,6 +241,19 @@ test('in-memory bus: restore into a trigger that does not exist, or a closed bus
   await bus.addTrigger(trigger('app-app1'), async () => undefined);
   await bus.close();
   assert.is(bus.restore('default/app-app1', event(1)), false);
+});
+
+test('the in-memory bus declares the spool hooks; a bus without them (Kafka keeps its own) gets no spool', async () => {
+  const bus = new InMemoryEventBus();
+  const view = spoolableOf(bus);
+  assert.ok(view !== undefined);
+  view!.keep = () => {};
+  assert.ok(bus.keep !== undefined, 'keep is set on the bus itself');
+  view!.keep = undefined;
+  assert.is(bus.keep, undefined);
+  const durable = { ...bus, capabilities: { kind: 'kafka' as const } } as unknown as InMemoryEventBus;
+  assert.is(spoolableOf(durable), undefined);
+  await bus.close();
 });
 
 test.run();
