@@ -18,7 +18,7 @@ import type { BackendWrite, RegistryBackend, StoredApplication, StoredDevice } f
 import { ChangeFeed, type Change } from './changes.ts';
 import { fromAwsError } from './errors.ts';
 import {
-  applicationFromItem, applicationItem, deviceFromItem, deviceItem, ensureTables, n, s, str, tableNames,
+  applicationFromItem, applicationItem, deviceFromItem, deviceItem, ensureTables, n, s, scopeKey, str, tableNames,
   type Item, type TableNames,
 } from './tables.ts';
 
@@ -122,7 +122,7 @@ export class DynamoRegistryBackend implements RegistryBackend {
 
   async findDeviceByAlias(application: string, alias: string): Promise<StoredDevice | undefined> {
     if (application === '') return undefined; // scope '' holds application aliases
-    const claim = await this.#get(this.tables.aliases, { scope: s(application), value: s(alias) }, 'reading an alias');
+    const claim = await this.#get(this.tables.aliases, { scope: s(scopeKey(application)), value: s(alias) }, 'reading an alias');
     return claim ? this.getDevice(application, str(claim, 'target')) : undefined;
   }
 
@@ -159,7 +159,10 @@ export class DynamoRegistryBackend implements RegistryBackend {
     return items.map(deviceFromItem);
   }
 
-  /** One transaction item per write; an alias written twice in one commit keeps its last write. */
+  /**
+   * One transaction item per write (DynamoDB allows one per item): an alias written twice in one
+   * commit keeps its last write; a record written twice is refused.
+   */
   #transactItems(writes: readonly BackendWrite[]): { items: TransactWriteItem[]; sources: BackendWrite[] } {
     const byKey = new Map<string, { item: TransactWriteItem; source: BackendWrite }>();
     type Condition = Pick<Put, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
@@ -186,19 +189,24 @@ export class DynamoRegistryBackend implements RegistryBackend {
           key = `d\0${w.application}\0${w.name}`;
           item = { Delete: { TableName: this.tables.devices, Key: { application: s(w.application), name: s(w.name) }, ...revision(w.expect, 'application') } };
           break;
-        case 'claimAlias':
+        case 'claimAlias': {
           key = `l\0${w.alias.scope}\0${w.alias.value}`;
+          // Released earlier in this commit: free by then, whoever held it.
+          const released = byKey.get(key)?.item.Delete !== undefined;
           item = { Put: {
             TableName: this.tables.aliases,
-            Item: { scope: s(w.alias.scope), value: s(w.alias.value), type: s(w.alias.type), target: s(w.alias.target) },
-            ConditionExpression: 'attribute_not_exists(#scope) OR #target = :target',
-            ExpressionAttributeNames: { '#scope': 'scope', '#target': 'target' },
-            ExpressionAttributeValues: { ':target': s(w.alias.target) },
+            Item: { scope: s(scopeKey(w.alias.scope)), value: s(w.alias.value), type: s(w.alias.type), target: s(w.alias.target) },
+            ...(released ? {} : {
+              ConditionExpression: 'attribute_not_exists(#scope) OR #target = :target',
+              ExpressionAttributeNames: { '#scope': 'scope', '#target': 'target' },
+              ExpressionAttributeValues: { ':target': s(w.alias.target) },
+            }),
           } };
           break;
+        }
         case 'releaseAlias':
           key = `l\0${w.alias.scope}\0${w.alias.value}`;
-          item = { Delete: { TableName: this.tables.aliases, Key: { scope: s(w.alias.scope), value: s(w.alias.value) } } };
+          item = { Delete: { TableName: this.tables.aliases, Key: { scope: s(scopeKey(w.alias.scope)), value: s(w.alias.value) } } };
           break;
       }
       if (byKey.has(key) && !key.startsWith('l')) {

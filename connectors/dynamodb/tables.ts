@@ -3,7 +3,7 @@
 //
 //   <prefix>applications  pk name                      revision, doc {resource, access}
 //   <prefix>devices       pk application, sk name      revision, doc (the Device)
-//   <prefix>aliases       pk scope, sk value           type, target   (scope '' for applications)
+//   <prefix>aliases       pk scope, sk value           type, target   (scope `/<application>`, `/` global)
 //   <prefix>changes       pk stream, sk key            instance, changes (JSON), expires (TTL)
 //
 // The changes table is the cross-instance notification: every commit writes one item (in the same
@@ -39,6 +39,11 @@ export function tableNames(prefix: string): TableNames {
 export const CHANGE_STREAM = 'registry';
 
 export type Item = Record<string, AttributeValue>;
+
+/** An alias scope as its key: DynamoDB keys cannot be empty, and `/` is in no application name. */
+export function scopeKey(scope: string): string {
+  return `/${scope}`;
+}
 
 export const s = (value: string): AttributeValue => ({ S: value });
 export const n = (value: number): AttributeValue => ({ N: String(value) });
