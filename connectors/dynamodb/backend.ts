@@ -8,7 +8,7 @@
 
 import {
   DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
-  type DynamoDBClientConfig, type Put, type TransactWriteItem,
+  type ConditionCheck, type DynamoDBClientConfig, type Put, type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { MooringError } from '../../events/errors.ts';
@@ -53,6 +53,7 @@ function describe(w: BackendWrite): string {
     case 'deleteDevice': return `device '${w.application}/${w.name}' (changed meanwhile)`;
     case 'claimAlias': return `alias '${w.alias.value}'${w.alias.scope ? ` in application '${w.alias.scope}'` : ''} (held by another resource)`;
     case 'releaseAlias': return `alias '${w.alias.value}'`;
+    case 'checkApplication': return `application '${w.name}' (changed meanwhile)`;
   }
 }
 
@@ -208,9 +209,23 @@ export class DynamoRegistryBackend implements RegistryBackend {
           key = `l\0${w.alias.scope}\0${w.alias.value}`;
           item = { Delete: { TableName: this.tables.aliases, Key: { scope: s(scopeKey(w.alias.scope)), value: s(w.alias.value) } } };
           break;
+        case 'checkApplication':
+          key = `a\0${w.name}`;
+          item = { ConditionCheck: { TableName: this.tables.applications, Key: { name: s(w.name) }, ...revision(w.expect, 'name') } as ConditionCheck };
+          break;
       }
-      if (byKey.has(key) && !key.startsWith('l')) {
-        throw new MooringError('MOORING_INVALID_REQUEST', `one commit writes ${describe(w).replace(/ \(.*\)$/, '')} twice`);
+      const before = byKey.get(key)?.source;
+      if (before && !key.startsWith('l')) {
+        // A check beside a write of the same application: the write's own condition decides,
+        // when the two expect the same revision (otherwise both cannot hold).
+        const check = w.op === 'checkApplication' ? w : before.op === 'checkApplication' ? before : undefined;
+        const other = check === w ? before : w;
+        const expect = 'expect' in other ? other.expect : undefined;
+        if (!check) throw new MooringError('MOORING_INVALID_REQUEST', `one commit writes ${describe(w).replace(/ \(.*\)$/, '')} twice`);
+        if (expect === 'absent' || expect?.revision !== check.expect.revision) {
+          throw new MooringError('MOORING_CONFLICT', `conflict: ${describe(check)}`);
+        }
+        if (w === check) continue;
       }
       byKey.delete(key); // a re-write moves to the end, so sources stay in write order
       byKey.set(key, { item, source: w });
