@@ -1,16 +1,22 @@
 // The registry on DynamoDB (a RegistryBackend for connectors/registry's store), and its options
 // from the configuration.
 
-import type { Config } from '../../cli/config.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import { DynamoRegistryBackend, type DynamoRegistryOptions } from './backend.ts';
 
 export { DynamoRegistryBackend, MAX_TRANSACTION_ITEMS, type DynamoRegistryOptions } from './backend.ts';
 export { ensureTables, tableNames, type TableNames } from './tables.ts';
 
-/** The backend's options from Config (MOORING_DYNAMODB_*). */
+/** The DynamoDB fields of cli/config.ts's Config (MOORING_DYNAMODB_*), typed here so connectors do not import cli/. */
+export interface DynamoConfig {
+  dynamodbEndpoint: string | undefined;
+  dynamodbRegion: string;
+  dynamodbTablePrefix: string;
+}
+
+/** The backend's options from Config. */
 export function dynamoOptionsFromConfig(
-  config: Pick<Config, 'dynamodbEndpoint' | 'dynamodbRegion' | 'dynamodbTablePrefix'>,
+  config: DynamoConfig,
   extra: { logger?: Logger; instanceId?: string } = {},
 ): DynamoRegistryOptions {
   return {
@@ -22,6 +28,6 @@ export function dynamoOptionsFromConfig(
 }
 
 /** Opens the backend named by Config: tables created when missing. */
-export function openDynamoRegistry(config: Pick<Config, 'dynamodbEndpoint' | 'dynamodbRegion' | 'dynamodbTablePrefix'>, extra: { logger?: Logger; instanceId?: string } = {}): Promise<DynamoRegistryBackend> {
+export function openDynamoRegistry(config: DynamoConfig, extra: { logger?: Logger; instanceId?: string } = {}): Promise<DynamoRegistryBackend> {
   return DynamoRegistryBackend.open(dynamoOptionsFromConfig(config, extra));
 }
