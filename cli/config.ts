@@ -22,6 +22,11 @@ export interface Config {
   kafkaBrokers: string[] | undefined;
   /** Single-host mode: also write each application's final events to `events-<app>`. */
   kafkaAppTopics: boolean;
+  /** DynamoDB endpoint (e.g. DynamoDB Local); undefined: the region's AWS endpoint. */
+  dynamodbEndpoint: string | undefined;
+  dynamodbRegion: string;
+  /** Prefix of the registry's DynamoDB tables (`<prefix>applications`, …). */
+  dynamodbTablePrefix: string;
   instance: string;
   logLevel: LogLevel;
   maxPacketSize: number;
@@ -94,6 +99,20 @@ const brokerList: Parse<string[]> = (raw, name) => {
   return brokers;
 };
 
+/** An absolute http(s) URL. */
+const httpUrl: Parse<string> = (raw, name) => {
+  let url: URL;
+  try { url = new URL(raw); } catch { throw invalid(name, 'an http(s) URL', raw); }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(name, 'an http(s) URL', raw);
+  return raw;
+};
+
+/** DynamoDB table names: [a-zA-Z0-9_.-]; the prefix leaves room for the longest suffix (255 in all). */
+const tablePrefix: Parse<string> = (raw, name) => {
+  if (!/^[A-Za-z0-9_.-]{0,200}$/.test(raw)) throw invalid(name, 'up to 200 characters of [A-Za-z0-9_.-]', raw);
+  return raw;
+};
+
 /**
  * One table entry, typed against Config: `parse` yields the field's type, and a variable may lack
  * a default only when its field can be undefined.
@@ -131,6 +150,12 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'use Kafka as the bus (single-host mode), comma-separated `host:port`' }),
   variable({ name: 'MOORING_KAFKA_APP_TOPICS', key: 'kafkaAppTopics', default: '0', parse: flag,
     description: 'with Kafka: also write each application\'s events to `events-<app>` ([docs/kafka.md](docs/kafka.md))' }),
+  variable({ name: 'MOORING_DYNAMODB_ENDPOINT', key: 'dynamodbEndpoint', default: undefined, parse: httpUrl,
+    description: 'DynamoDB endpoint URL for the registry tables (e.g. DynamoDB Local `http://127.0.0.1:8000`)' }),
+  variable({ name: 'MOORING_DYNAMODB_REGION', key: 'dynamodbRegion', default: 'us-east-1', parse: text,
+    description: 'the AWS region of the DynamoDB registry tables' }),
+  variable({ name: 'MOORING_DYNAMODB_TABLE_PREFIX', key: 'dynamodbTablePrefix', default: 'mooring-', parse: tablePrefix,
+    description: 'prefix of the DynamoDB registry tables (`<prefix>applications`, `devices`, `aliases`, `changes`)' }),
   variable({ name: 'MOORING_MQTT_MAX_PACKET_SIZE', key: 'maxPacketSize', default: '16384', parse: positiveInteger,
     description: 'Maximum Packet Size announced and enforced' }),
   variable({ name: 'MOORING_MQTT_MAX_CONNECTIONS', key: 'maxConnections', default: '19000', parse: positiveInteger,

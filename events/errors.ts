@@ -1,6 +1,7 @@
 // The error registry of the whole code base (fastify/platformatic style), at the bottom layer so
 // every module can use it: each code carries the HTTP status the runtime answers with, the MQTT 5
-// PUBACK/PUBREC reason code a gateway answers a refused PUBLISH with, and whether a retry may succeed. docs/errors.md lists the
+// PUBACK/PUBREC reason code a gateway answers a refused PUBLISH with, whether a retry may succeed,
+// and (for the management API) the `error` name Drogue Cloud's API answers with. docs/errors.md lists the
 // same table (a test keeps the two equal, and checks every code is raised somewhere).
 //
 // Errors are recognised by a brand, not `instanceof`: two copies of this module (a test's, a
@@ -39,7 +40,31 @@ export const errorCodes = {
     status: 500, mqtt: 0x80, retriable: true,
     summary: 'An unexpected internal failure.',
   },
-} as const satisfies Record<string, { status: number; mqtt: number; retriable: boolean; summary: string }>;
+  MOORING_INVALID_REQUEST: {
+    status: 400, mqtt: 0x83, retriable: false, drogue: 'InvalidRequest',
+    summary: 'A management API request is malformed: a name rule, an unknown metadata field, a label selector that does not parse.',
+  },
+  MOORING_CONFLICT: {
+    status: 409, mqtt: 0x80, retriable: false, drogue: 'Conflict',
+    summary: 'A duplicate name or alias, or a uid/resourceVersion precondition that no longer holds.',
+  },
+  MOORING_NOT_FOUND: {
+    status: 404, mqtt: 0x80, retriable: false, drogue: 'NotFound',
+    summary: 'The resource does not exist (or is already being deleted), or the caller may not see it.',
+  },
+  MOORING_REFERENCE_NOT_FOUND: {
+    status: 404, mqtt: 0x80, retriable: false, drogue: 'ReferenceNotFound',
+    summary: 'The request refers to a resource that does not exist, e.g. a device\'s application.',
+  },
+  MOORING_FORBIDDEN: {
+    status: 403, mqtt: 0x87, retriable: false, drogue: 'Forbidden',
+    summary: 'The presented user credentials are invalid, or more than one form was presented.',
+  },
+  MOORING_NOT_AUTHORIZED: {
+    status: 403, mqtt: 0x87, retriable: false, drogue: 'NotAuthorized',
+    summary: 'The user (or anonymous caller) may not perform this operation.',
+  },
+} as const satisfies Record<string, { status: number; mqtt: number; retriable: boolean; summary: string; drogue?: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
 
