@@ -46,7 +46,11 @@ export type BackendWrite =
   | { op: 'deleteDevice'; application: string; name: string; expect: { revision: number } }
   /** Fails when (scope, value) is held by another target (of any type). Re-claiming one's own is a no-op. */
   | { op: 'claimAlias'; alias: AliasClaim }
-  | { op: 'releaseAlias'; alias: AliasKey };
+  | { op: 'releaseAlias'; alias: AliasKey }
+  /** Writes nothing; fails the commit unless the application's stored revision equals `expect`
+   *  (DynamoDB: a ConditionCheck). A device create carries it, so it cannot land in an application
+   *  that a concurrent delete has just marked. */
+  | { op: 'checkApplication'; name: string; expect: { revision: number } };
 
 export interface RegistryBackend {
   getApplication(name: string): Promise<StoredApplication | undefined>;
