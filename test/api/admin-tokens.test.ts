@@ -86,12 +86,12 @@ test('tokens: anonymous 403 NotAuthorized; create 200 {prefix, token}; the new t
   const list = await h.call('GET', T, { auth: fresh });
   assert.is(list.status, 200);
   assert.is(list.body.length, 2);
-  const mine = list.body.find((t: any) => t.prefix === c.body.prefix);
+  const mine = list.body.find((t: { prefix: string }) => t.prefix === c.body.prefix);
   assert.is(mine.description, 'ci runner');
   assert.match(mine.created, /^\d{4}-\d\d-\d\dT/);
   assert.is(mine.token, undefined);
   assert.is(mine.hashedToken, undefined);
-  assert.equal((await h.call('GET', T, { auth: h.as.bob })).body.map((t: any) => t.prefix).includes(c.body.prefix), false);
+  assert.equal((await h.call('GET', T, { auth: h.as.bob })).body.map((t: { prefix: string }) => t.prefix).includes(c.body.prefix), false);
   // bob cannot delete alice's token; deleting is 204 anyway.
   assert.equal(pick(await h.call('DELETE', `${T}/${c.body.prefix}`, { auth: h.as.bob })), [204, '']);
   assert.is((await h.call('GET', '/api/admin/v1alpha1/user/whoami', { auth: fresh })).status, 200);

@@ -48,10 +48,11 @@ test.after(async () => {
   console.log(`  authentication checks: ${checks}`);
 });
 
-async function who(query = '', headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+interface Who { caller: { id: string; username?: string; roles: string[]; via: string } | null }
+async function who(query = '', headers: Record<string, string> = {}): Promise<{ status: number; body: Who & Record<string, unknown> }> {
   const res = await fetch(`${base}/who${query}`, { headers });
   checks++;
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as Who & Record<string, unknown> };
 }
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const basic = (u: string, p?: string) => ({ authorization: `Basic ${Buffer.from(p === undefined ? u : `${u}:${p}`).toString('base64')}` });
@@ -65,12 +66,12 @@ test('a JWT from the token endpoint (client credentials) is accepted, as a heade
   const jwt = await issuer.grant();
   const h = await who('', bearer(jwt));
   assert.is(h.status, 200);
-  assert.is(h.body.caller.id, 'drogue');
-  assert.is(h.body.caller.username, 'service-drogue');
-  assert.equal(h.body.caller.roles, ['offline_access']);
-  assert.is(h.body.caller.via, 'jwt');
+  assert.is(h.body.caller!.id, 'drogue');
+  assert.is(h.body.caller!.username, 'service-drogue');
+  assert.equal(h.body.caller!.roles, ['offline_access']);
+  assert.is(h.body.caller!.via, 'jwt');
   const q = await who(`?token=${jwt}`);
-  assert.is(q.body.caller.id, 'drogue');
+  assert.is(q.body.caller!.id, 'drogue');
   assert.is(q.status, 200);
 });
 
@@ -81,7 +82,7 @@ test('roles from realm_access, resource_access.services and resource_access.drog
   });
   const r = await who('', bearer(jwt));
   assert.is(r.status, 200);
-  assert.equal(r.body.caller.roles.sort(), ['drogue-admin', 'r1', 's1']);
+  assert.equal(r.body.caller!.roles.sort(), ['drogue-admin', 'r1', 's1']);
 });
 
 test('expired, wrong audience, wrong issuer, unknown key, foreign azp, garbage: 403 Forbidden', async () => {
@@ -109,7 +110,7 @@ test('access tokens: Basic and ?username=&api_key=; unknown, wrong user, bad CRC
   assert.is(h.status, 200);
   assert.equal(h.body.caller, { id: 'u-alice', username: 'alice', roles: [], via: 'access-token' });
   const q = await who(`?username=alice&api_key=${aliceToken}`);
-  assert.is(q.body.caller.id, 'u-alice');
+  assert.is(q.body.caller!.id, 'u-alice');
   const other = generateToken().token;
   const badCrc = aliceToken.slice(0, -1) + (aliceToken.endsWith('0') ? '1' : '0');
   for (const [label, r] of Object.entries({

@@ -95,7 +95,7 @@ test('with an external issuer: issuer_url is it, no own OpenID discovery, a drog
     await x.call('POST', R, { auth: x.as.alice, body: { metadata: { name: 'private' } } });
     const admin = `Bearer ${await issuer.sign({ sub: 'root-id', aud: 'drogue', preferred_username: 'root', resource_access: { drogue: { roles: ['drogue-admin'] } } })}`;
     const user = `Bearer ${await issuer.grant()}`;
-    assert.equal((await x.call('GET', R, { auth: admin })).body.map((a: any) => a.metadata.name), ['private']);
+    assert.equal((await x.call('GET', R, { auth: admin })).body.map((a: { metadata: { name: string } }) => a.metadata.name), ['private']);
     assert.equal((await x.call('GET', R, { auth: user })).body, []);
     assert.is((await x.call('GET', `${R}/private`, { auth: admin })).status, 200);
     assert.is((await x.call('GET', `${R}/private`, { auth: user })).status, 403);

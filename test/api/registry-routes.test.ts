@@ -67,7 +67,7 @@ test('PUT: 204; name mismatch 400 empty; stale resourceVersion or wrong uid 409;
 test('list: by name, labels selector, limit/offset, visibility; bad selector 400 ParserError; bad limit 400', async () => {
   for (const name of ['c-app', 'b-app']) await h.call('POST', `${R}/apps`, { auth: h.as.alice, body: { metadata: { name, labels: { tier: name === 'b-app' ? 'gold' : 'silver' } } } });
   await h.call('POST', `${R}/apps`, { auth: h.as.bob, body: { metadata: { name: 'bobs' } } });
-  const names = async (q = '', auth: string | null = h.as.alice) => ((await h.call('GET', `${R}/apps${q}`, auth === null ? {} : { auth })).body as any[]).map((a) => a.metadata.name);
+  const names = async (q = '', auth: string | null = h.as.alice) => ((await h.call('GET', `${R}/apps${q}`, auth === null ? {} : { auth })).body as Array<{ metadata: { name: string } }>).map((a) => a.metadata.name);
   assert.equal(await names(), ['app1', 'b-app', 'c-app']);
   assert.equal(await names('?labels=tier%3Dgold'), ['app1', 'b-app']);
   assert.equal(await names('?labels=tier%20in%20(silver)'), ['c-app']);
@@ -92,9 +92,9 @@ test('devices: create 201 with Location of the path app; names with / and spaces
   assert.is(g.body.metadata.name, 'dev 1/a');
   await h.call('POST', `${R}/apps/app1/devices`, { auth: h.as.alice, body: dev('a-dev', { metadata: { application: 'app1', name: 'a-dev', labels: { k: 'v' } } }) });
   const list = await h.call('GET', `${R}/apps/app1/devices`, { auth: h.as.alice });
-  assert.equal(list.body.map((d: any) => d.metadata.name), ['a-dev', 'dev 1/a']);
+  assert.equal(list.body.map((d: { metadata: { name: string } }) => d.metadata.name), ['a-dev', 'dev 1/a']);
   const sel = await h.call('GET', `${R}/apps/app1/devices?labels=k`, { auth: h.as.alice });
-  assert.equal(sel.body.map((d: any) => d.metadata.name), ['a-dev']);
+  assert.equal(sel.body.map((d: { metadata: { name: string } }) => d.metadata.name), ['a-dev']);
   const put = await h.call('PUT', `${R}/apps/app1/devices/a-dev`, { auth: h.as.alice, body: { metadata: { application: 'app1', name: 'a-dev', labels: { k: 'w' } } } });
   assert.equal(pick(put), [204, '']);
   assert.equal((await h.call('GET', `${R}/apps/app1/devices/a-dev`, { auth: h.as.alice })).body.metadata.labels, { k: 'w' });
@@ -142,7 +142,7 @@ test('an app created anonymously has no owner: everyone may read it, it is in no
   assert.is((await h.call('POST', `${R}/apps`, { body: { metadata: { name: 'open' } } })).status, 201);
   assert.is((await h.call('GET', `${R}/apps/open`, { auth: h.as.bob })).status, 200);
   assert.is((await h.call('GET', `${R}/apps/open`)).status, 200);
-  const names = ((await h.call('GET', `${R}/apps`, { auth: h.as.bob })).body as any[]).map((a) => a.metadata.name);
+  const names = ((await h.call('GET', `${R}/apps`, { auth: h.as.bob })).body as Array<{ metadata: { name: string } }>).map((a) => a.metadata.name);
   assert.not.ok(names.includes('open'));
 });
 

@@ -91,7 +91,7 @@ test('the HTTP flow of drg, then the device on MQTT', async () => {
   const g2 = step(await h.call('GET', '/api/registry/v1alpha1/apps/flow/devices/sensor-1', { auth })).body;
   assert.is(step(await h.call('PUT', '/api/registry/v1alpha1/apps/flow/devices/sensor-1', { auth, body: { ...g2, metadata: { ...g2.metadata, labels: { room: 'lab' } } } })).status, 204);
   const listed = step(await h.call('GET', '/api/registry/v1alpha1/apps/flow/devices?labels=room%3Dlab', { auth }));
-  assert.equal(listed.body.map((d: any) => d.metadata.name), ['sensor-1']);
+  assert.equal(listed.body.map((d: { metadata: { name: string } }) => d.metadata.name), ['sensor-1']);
 
   // The device connects with its password and publishes.
   assert.ok(await connects('sensor-1@flow', 'hunter2'), 'connects with the password');
@@ -142,7 +142,7 @@ test('the real drg 0.11 (when installed): login with an access token, apps, devi
       return stdout;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`drg ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+      throw new Error(`drg ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
     }
   };
   try {
