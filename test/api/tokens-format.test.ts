@@ -12,6 +12,7 @@ import { base62, generateToken, hashToken, quickCheck, tokenMatches, withCrc } f
 import { FileTokenStore } from '../../api/tokens/file.ts';
 import { MemoryTokenStore } from '../../api/tokens/memory.ts';
 import { isMooringError } from '../../events/errors.ts';
+import { demoAccessToken, openTokenStore } from '../../api/index.ts';
 
 test('the example of Drogue\'s docs passes the quick check; its CRC is base62 of CRC32', () => {
   const example = 'drg_012345_01234567890123456789012345678920BetF';
@@ -89,6 +90,25 @@ test('file store: persists across a reopen, mode 0600; a corrupt file is MOORING
       await FileTokenStore.open(path);
       assert.unreachable();
     } catch (e) { assert.ok(isMooringError(e, 'MOORING_INVALID_CONFIG')); }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the demo user\'s token: issued once, kept in the data dir, the same after a restart; reissued when revoked', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mooring-demo-'));
+  try {
+    const store = await openTokenStore(dir);
+    const first = await demoAccessToken(store, dir);
+    assert.is(first.username, 'demo');
+    assert.ok(quickCheck(first.token));
+    const again = await demoAccessToken(await openTokenStore(dir), dir);
+    assert.is(again.token, first.token);
+    const reopened = await openTokenStore(dir);
+    await reopened.deleteToken('demo', quickCheck(first.token)!);
+    const fresh = await demoAccessToken(reopened, dir);
+    assert.ok(fresh.token !== first.token);
+    assert.is((await reopened.listTokens('demo')).length, 1);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
