@@ -39,6 +39,14 @@ export interface Config {
   port: number;
   /** Embedded mode: how long a stop lets deliveries continue before spooling the rest to `dataDir`. */
   stopDrainMs: number;
+  /** The management API (Drogue's registry, tokens, discovery). */
+  apiPort: number;
+  /** The API's public base URL, advertised by discovery; undefined: taken from each request's Host. */
+  apiUrl: string | undefined;
+  /** External OpenID issuer of user tokens; undefined: access tokens only, the API serves a stub discovery. */
+  oidcIssuer: string | undefined;
+  /** The OAuth client id user JWTs must name in `aud` (and `azp` when present). */
+  oidcClientId: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -88,6 +96,14 @@ const flag: Parse<boolean> = (raw, name) => {
 const logLevel: Parse<LogLevel> = (raw, name) => {
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw invalid(name, `one of ${LOG_LEVELS.join(', ')}`, raw);
   return raw as LogLevel;
+};
+
+/** An absolute http(s) URL, without a trailing slash. */
+const httpUrl: Parse<string> = (raw, name) => {
+  let u: URL;
+  try { u = new URL(raw); } catch { throw invalid(name, 'an absolute http(s) URL', raw); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(name, 'an absolute http(s) URL', raw);
+  return raw.replace(/\/+$/, '');
 };
 
 /** `host:port[,host:port…]`; blanks and a trailing comma are ignored. */
@@ -176,6 +192,14 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'the Knative manifests (Broker, Triggers, templates) the embedded broker executes' }),
   variable({ name: 'MOORING_FUNCTION', key: 'functionName', default: undefined, parse: text,
     description: 'the function `npm run function` serves: `normalize`, `content-type` or `authz`' }),
+  variable({ name: 'MOORING_API_PORT', key: 'apiPort', default: '8011', parse: portNumber,
+    description: 'the management API (Drogue\'s registry, admin, access tokens and discovery; what `drg` talks to)' }),
+  variable({ name: 'MOORING_API_URL', key: 'apiUrl', default: undefined, shownDefault: '(from the request)', parse: httpUrl,
+    description: 'the API\'s public base URL, advertised by `/.well-known/drogue-endpoints`' }),
+  variable({ name: 'MOORING_OIDC_ISSUER', key: 'oidcIssuer', default: undefined, parse: httpUrl,
+    description: 'OpenID issuer of user JWTs (its JWKS is discovered); unset: access tokens only' }),
+  variable({ name: 'MOORING_OIDC_CLIENT_ID', key: 'oidcClientId', default: 'drogue', parse: text,
+    description: 'the client id user JWTs must carry in `aud` (and `azp`)' }),
   variable({ name: 'PORT', key: 'port', default: '8080', parse: portNumber,
     description: 'the port `npm run function` listens on (Knative Serving sets it for a Service)' }),
 ]);

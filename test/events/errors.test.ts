@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { deliveryFailed, errorCodes, isMooringError, mqttReasonFor, MooringError, type ErrorCode } from '../../events/errors.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const SOURCE_DIRS = ['cli', 'connectors', 'events', 'functions', 'bench', 'scripts'];
+const SOURCE_DIRS = ['api', 'cli', 'connectors', 'events', 'functions', 'bench', 'scripts'];
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
