@@ -91,7 +91,7 @@ export function queryInteger(req: Request, name: string): number | undefined {
 
 /** The API's public base URL: MOORING_API_URL, else from the request (scheme and Host). */
 export function baseUrl(req: Request, configured: string | undefined): string {
-  if (configured !== undefined) return configured;
+  if (configured !== undefined) return configured.replace(/\/+$/, '');
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 

@@ -98,14 +98,6 @@ const logLevel: Parse<LogLevel> = (raw, name) => {
   return raw as LogLevel;
 };
 
-/** An absolute http(s) URL, without a trailing slash. */
-const httpUrl: Parse<string> = (raw, name) => {
-  let u: URL;
-  try { u = new URL(raw); } catch { throw invalid(name, 'an absolute http(s) URL', raw); }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(name, 'an absolute http(s) URL', raw);
-  return raw.replace(/\/+$/, '');
-};
-
 /** `host:port[,host:port…]`; blanks and a trailing comma are ignored. */
 const brokerList: Parse<string[]> = (raw, name) => {
   const brokers = raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -115,7 +107,7 @@ const brokerList: Parse<string[]> = (raw, name) => {
   return brokers;
 };
 
-/** An absolute http(s) URL. */
+/** An absolute http(s) URL, as given (an OIDC issuer must equal its tokens' `iss` exactly). */
 const httpUrl: Parse<string> = (raw, name) => {
   let url: URL;
   try { url = new URL(raw); } catch { throw invalid(name, 'an http(s) URL', raw); }
