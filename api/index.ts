@@ -14,6 +14,7 @@ export { MemoryTokenStore } from './tokens/memory.ts';
 export { FileTokenStore } from './tokens/file.ts';
 export { issueAccessToken } from './tokens/routes.ts';
 export { authorize, type Permission } from './auth/authorize.ts';
+export type { CommandRequest, CommandSender } from './commands.ts';
 
 /** The token store of a data directory: `<dataDir>/tokens.json`. */
 export function openTokenStore(dataDir: string): Promise<FileTokenStore> {

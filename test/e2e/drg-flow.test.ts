@@ -31,7 +31,8 @@ let demoToken: string;
 let steps = 0;
 
 test.before(async () => {
-  h = await startHarness();
+  // Commands go to the gateway's connected devices (the lead's wiring will put the bus in between).
+  h = await startHarness({ commands: async (r) => { gw.deliverCommand(r.application, r.device, r.command, r.payload); return 202; } });
   bus = new RecordingBus();
   gw = createMqttGateway({ bus, registry: h.registry, listeners: { port: 0, wsPort: false, tlsPort: false, host: '127.0.0.1' } });
   mqttPort = (await gw.listen()).mqtt!.port;
@@ -99,6 +100,16 @@ test('the HTTP flow of drg, then the device on MQTT', async () => {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'sensor-1@flow', password: 'hunter2', protocolVersion: 5, reconnectPeriod: 0 });
   await c.publishAsync('temp', JSON.stringify({ t: 21 }), { qos: 1 });
   await c.endAsync();
+  // A command through the API reaches the connected device.
+  const inbox: string[] = [];
+  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'sensor-1@flow', password: 'hunter2', protocolVersion: 5, reconnectPeriod: 0 });
+  sub.on('message', (topic, payload) => inbox.push(`${topic} ${payload.toString()}`));
+  await sub.subscribeAsync('command/inbox/#', { qos: 1 });
+  const cmd = step(await h.call('POST', '/api/command/v1alpha1/apps/flow/devices/sensor-1?command=set-interval', { auth, raw: '{"s":5}' }));
+  assert.is(cmd.status, 202);
+  for (let i = 0; i < 100 && inbox.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(inbox, ['command/inbox//set-interval {"s":5}']);
+  await sub.endAsync();
   const published = bus.events.filter((e) => e.type === EventTypes.publish && e.extensions.sender === 'sensor-1');
   assert.is(published.length, 1);
   assert.is(published[0]!.extensions.application, 'flow');
@@ -167,6 +178,15 @@ test('the real drg 0.11 (when installed): login with an access token, apps, devi
     assert.match(await drgRun('get', 'devices', '--app', 'drgapp', '--labels', 'room=lab'), /dev1/);
     await drgRun('set', 'password', '--app', 'drgapp', 'dev1', 's3cret');
     assert.ok(await connects('dev1@drgapp', 's3cret'), 'the password drg set works on MQTT');
+    const inbox: string[] = [];
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'dev1@drgapp', password: 's3cret', protocolVersion: 5, reconnectPeriod: 0 });
+    sub.on('message', (topic, payload) => inbox.push(`${topic} ${payload.toString()}`));
+    await sub.subscribeAsync('command/inbox/#', { qos: 1 });
+    // drg 0.11: device first, then the command (the reference's `cmd <command> <device>` has them swapped).
+    await drgRun('command', 'dev1', 'reboot', '--app', 'drgapp', '-p', '{"now":true}');
+    for (let i = 0; i < 100 && inbox.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await sub.endAsync();
+    assert.equal(inbox.map((m) => m.replace(/\s+/g, '')), ['command/inbox//reboot{"now":true}']);
     assert.match(await drgRun('create', 'token', '--description', 'from-drg'), /drg_/);
     const listedTokens = await drgRun('get', 'token');
     assert.match(listedTokens, /from-drg/);
