@@ -8,7 +8,7 @@ import { quickCheck, tokenMatches } from './tokens/format.ts';
 import { FileTokenStore } from './tokens/file.ts';
 import { issueAccessToken } from './tokens/routes.ts';
 
-export { createApiApp, startApi, type ApiOptions, type ApiServer } from './server.ts';
+export { createApiApp, createApiApp as createApiServer, startApi, type ApiOptions, type ApiServer } from './server.ts';
 export type { ApiConfig } from './context.ts';
 export { MemoryTokenStore } from './tokens/memory.ts';
 export { FileTokenStore } from './tokens/file.ts';
