@@ -8,12 +8,13 @@ import { quickCheck, tokenMatches } from './tokens/format.ts';
 import { FileTokenStore } from './tokens/file.ts';
 import { issueAccessToken } from './tokens/routes.ts';
 
-export { createApiApp, startApi, type ApiOptions, type ApiServer } from './server.ts';
+export { createApiApp, createApiApp as createApiServer, startApi, type ApiOptions, type ApiServer } from './server.ts';
 export type { ApiConfig } from './context.ts';
 export { MemoryTokenStore } from './tokens/memory.ts';
 export { FileTokenStore } from './tokens/file.ts';
 export { issueAccessToken } from './tokens/routes.ts';
 export { authorize, type Permission } from './auth/authorize.ts';
+export type { CommandRequest, CommandSender } from './commands.ts';
 
 /** The token store of a data directory: `<dataDir>/tokens.json`. */
 export function openTokenStore(dataDir: string): Promise<FileTokenStore> {

@@ -1,5 +1,5 @@
 // The management API: one express 5 app with Drogue Cloud's registry, admin, access-token and
-// discovery routes, what `drg` 0.11 talks to (docs/openapi.yaml lists every route). CORS is
+// discovery routes (and the command route, given a sender), what `drg` 0.11 talks to (docs/openapi.yaml lists every route). CORS is
 // permissive; every request is authenticated per route (anonymous allowed); every failure is
 // answered by api/errors.ts. createApiApp builds the app; startApi listens on MOORING_API_PORT.
 
@@ -11,6 +11,7 @@ import type { RegistryStore } from '../functions/ports/registry.ts';
 import type { TokenStore, UserRecord } from '../functions/ports/tokens.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
 import { mountAdmin } from './admin.ts';
+import { mountCommands, type CommandSender } from './commands.ts';
 import { Authenticator } from './auth/authn.ts';
 import { OidcVerifier } from './auth/oidc.ts';
 import { makeBase, type ApiConfig, type ApiContext } from './context.ts';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   demos?: Array<[string, string]>;
   /** Users known from the start (the embedded demo user), so that members and transfers can name them. */
   users?: UserRecord[];
+  /** Sends drg's commands; without it the command route is not mounted. */
+  commands?: CommandSender;
 }
 
 export interface ApiServer {
@@ -66,6 +69,7 @@ export function createApiApp(options: ApiOptions): Express {
   mountRegistry(app, ctx);
   mountAdmin(app, ctx);
   mountTokens(app, ctx);
+  if (options.commands) mountCommands(app, ctx, options.commands);
   // Unknown paths: actix's default, a 404 with no body.
   app.use(() => { throw emptyAnswer('MOORING_NOT_FOUND', 'No such route'); });
   app.use(errorHandler(logger));

@@ -5,6 +5,7 @@
 import { BackendRegistryStore } from '../../connectors/registry/store.ts';
 import { MemoryBackend } from '../../connectors/registry/memory-backend.ts';
 import { startApi, type ApiServer } from '../../api/server.ts';
+import type { CommandSender } from '../../api/commands.ts';
 import { issueAccessToken } from '../../api/tokens/routes.ts';
 import { MemoryTokenStore } from '../../api/tokens/memory.ts';
 import { silentLogger } from '../../functions/ports/runtime.ts';
@@ -29,7 +30,7 @@ export interface Harness {
   count(): number;
 }
 
-export async function startHarness(opts: { oidcIssuer?: string; endpoints?: Record<string, unknown>; apiUrl?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { oidcIssuer?: string; endpoints?: Record<string, unknown>; apiUrl?: string; commands?: CommandSender } = {}): Promise<Harness> {
   const registry = new BackendRegistryStore(new MemoryBackend());
   const tokens = new MemoryTokenStore();
   const as = {} as Harness['as'];
@@ -41,6 +42,7 @@ export async function startHarness(opts: { oidcIssuer?: string; endpoints?: Reco
     registry, tokens, logger: silentLogger,
     config: { apiPort: 0, host: '127.0.0.1', apiUrl: opts.apiUrl, oidcIssuer: opts.oidcIssuer, oidcClientId: 'drogue' },
     endpoints: opts.endpoints ?? { mqtt: { host: 'localhost', port: 1883 } },
+    ...(opts.commands ? { commands: opts.commands } : {}),
   });
   let requests = 0;
   return {

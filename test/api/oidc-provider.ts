@@ -1,7 +1,7 @@
 // A real OpenID provider (node-oidc-provider) for the API tests, on a free port: discovery, JWKS and
 // a token endpoint issuing JWT access tokens by the client-credentials grant (resource indicators
 // choose the audience: urn:drogue → `drogue`, urn:other → `other`, urn:short → `drogue` with a
-// 1 s lifetime). `sign` makes tokens with the provider's own key (the one its JWKS serves) for
+// 2 s lifetime). `sign` makes tokens with the provider's own key (the one its JWKS serves) for
 // claims the grant cannot produce (azp, roles, a chosen sub).
 
 import { createServer, type Server } from 'node:http';
@@ -41,7 +41,7 @@ export async function startIssuer(): Promise<TestIssuer> {
           scope: 'api',
           audience: resource === 'urn:other' ? 'other' : 'drogue',
           accessTokenFormat: 'jwt',
-          accessTokenTTL: resource === 'urn:short' ? 1 : 300,
+          accessTokenTTL: resource === 'urn:short' ? 2 : 300,
         }),
       },
     },

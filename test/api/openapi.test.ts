@@ -15,10 +15,11 @@ import { silentLogger } from '../../functions/ports/runtime.ts';
 const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { openapi: string; paths: Record<string, Record<string, unknown>> };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'];
 
-function mounted(oidcIssuer?: string): string[] {
+function mounted(oidcIssuer?: string, commands = true): string[] {
   const app = createApiApp({
     registry: new BackendRegistryStore(new MemoryBackend()), tokens: new MemoryTokenStore(), logger: silentLogger,
     config: { apiPort: 0, host: '127.0.0.1', apiUrl: undefined, oidcIssuer, oidcClientId: 'drogue' },
+    ...(commands ? { commands: async () => 202 as const } : {}),
   });
   const router = (app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router;
   const out: string[] = [];
@@ -36,11 +37,15 @@ function documented(): string[] {
   return out.sort();
 }
 
-test('every mounted route is documented, and every documented one mounted (without an external issuer)', () => {
+test('every mounted route is documented, and every documented one mounted (without an external issuer, with a command sender)', () => {
   const routes = mounted();
   assert.equal(routes, documented());
   assert.ok(routes.length > 20);
   console.log(`  routes mounted and documented: ${routes.length}`);
+});
+
+test('without a command sender only the command route is gone', () => {
+  assert.equal(mounted(undefined, false), documented().filter((r) => r !== 'POST /api/command/v1alpha1/apps/{app}/devices/{device}'));
 });
 
 test('with an external issuer only the API\'s own OpenID discovery is gone', () => {

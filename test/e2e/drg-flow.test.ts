@@ -31,7 +31,8 @@ let demoToken: string;
 let steps = 0;
 
 test.before(async () => {
-  h = await startHarness();
+  // Commands go to the gateway's connected devices (the lead's wiring will put the bus in between).
+  h = await startHarness({ commands: async (r) => { gw.deliverCommand(r.application, r.device, r.command, r.payload); return 202; } });
   bus = new RecordingBus();
   gw = createMqttGateway({ bus, registry: h.registry, listeners: { port: 0, wsPort: false, tlsPort: false, host: '127.0.0.1' } });
   mqttPort = (await gw.listen()).mqtt!.port;
@@ -99,6 +100,16 @@ test('the HTTP flow of drg, then the device on MQTT', async () => {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'sensor-1@flow', password: 'hunter2', protocolVersion: 5, reconnectPeriod: 0 });
   await c.publishAsync('temp', JSON.stringify({ t: 21 }), { qos: 1 });
   await c.endAsync();
+  // A command through the API reaches the connected device.
+  const inbox: string[] = [];
+  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'sensor-1@flow', password: 'hunter2', protocolVersion: 5, reconnectPeriod: 0 });
+  sub.on('message', (topic, payload) => inbox.push(`${topic} ${payload.toString()}`));
+  await sub.subscribeAsync('command/inbox/#', { qos: 1 });
+  const cmd = step(await h.call('POST', '/api/command/v1alpha1/apps/flow/devices/sensor-1?command=set-interval', { auth, raw: '{"s":5}' }));
+  assert.is(cmd.status, 202);
+  for (let i = 0; i < 100 && inbox.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(inbox, ['command/inbox//set-interval {"s":5}']);
+  await sub.endAsync();
   const published = bus.events.filter((e) => e.type === EventTypes.publish && e.extensions.sender === 'sensor-1');
   assert.is(published.length, 1);
   assert.is(published[0]!.extensions.application, 'flow');
@@ -121,6 +132,10 @@ test('the HTTP flow of drg, then the device on MQTT', async () => {
   assert.is(step(await h.call('GET', '/api/registry/v1alpha1/apps/flow', { auth })).status, 404);
 });
 
+function demoAuth(): string {
+  return `Basic ${Buffer.from(`demo:${demoToken}`).toString('base64')}`;
+}
+
 function drgBinary(): string | undefined {
   const candidates = [process.env.MOORING_DRG, '/tmp/drg/bin/drg', ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'drg'))];
   return candidates.find((p): p is string => !!p && existsSync(p));
@@ -139,6 +154,7 @@ test('the real drg 0.11 (when installed): login with an access token, apps, devi
     steps++;
     try {
       const { stdout } = await run(drg, ['--config', cfg, ...args], { env, timeout: 20_000 });
+      if (process.env.MOORING_DRG_VERBOSE) console.log(`  drg ${args.join(' ')}\n${stdout}`);
       return stdout;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -149,15 +165,43 @@ test('the real drg 0.11 (when installed): login with an access token, apps, devi
     await drgRun('login', h.url, '--access-token', `demo:${demoToken}`);
     assert.match(await drgRun('version'), /0\.11/);
     await drgRun('create', 'app', 'drgapp');
+    assert.match(await drgRun('get', 'apps'), /drgapp/);
+    assert.match(await drgRun('-o', 'json', 'get', 'app', 'drgapp'), /"name": "drgapp"/);
+    await drgRun('label', 'app', 'drgapp', 'env=test');
+    assert.match(await drgRun('get', 'apps', '--labels', 'env=test'), /drgapp/);
+    await drgRun('create', 'member', '--app', 'drgapp', 'alice', '--role', 'reader');
+    assert.match(await drgRun('get', 'member', '--app', 'drgapp'), /alice/);
+    assert.is((await h.call('GET', '/api/registry/v1alpha1/apps/drgapp', { auth: h.as.alice })).status, 200, 'alice reads as a member');
     await drgRun('create', 'device', '--app', 'drgapp', 'dev1', '--spec', '{"authentication":{"credentials":[{"pass":"p1"}]}}');
-    assert.match(await drgRun('get', 'device', '--app', 'drgapp', 'dev1', '-o', 'json'), /"dev1"/);
+    assert.match(await drgRun('-o', 'json', 'get', 'device', '--app', 'drgapp', 'dev1'), /"dev1"/);
     await drgRun('label', 'device', '--app', 'drgapp', 'dev1', 'room=lab');
     assert.match(await drgRun('get', 'devices', '--app', 'drgapp', '--labels', 'room=lab'), /dev1/);
     await drgRun('set', 'password', '--app', 'drgapp', 'dev1', 's3cret');
     assert.ok(await connects('dev1@drgapp', 's3cret'), 'the password drg set works on MQTT');
+    const inbox: string[] = [];
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'dev1@drgapp', password: 's3cret', protocolVersion: 5, reconnectPeriod: 0 });
+    sub.on('message', (topic, payload) => inbox.push(`${topic} ${payload.toString()}`));
+    await sub.subscribeAsync('command/inbox/#', { qos: 1 });
+    // drg 0.11: device first, then the command (the reference's `cmd <command> <device>` has them swapped).
+    await drgRun('command', 'dev1', 'reboot', '--app', 'drgapp', '-p', '{"now":true}');
+    for (let i = 0; i < 100 && inbox.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await sub.endAsync();
+    assert.equal(inbox.map((m) => m.replace(/\s+/g, '')), ['command/inbox//reboot{"now":true}']);
     assert.match(await drgRun('create', 'token', '--description', 'from-drg'), /drg_/);
-    assert.match(await drgRun('get', 'token'), /from-drg/);
+    const listedTokens = await drgRun('get', 'token');
+    assert.match(listedTokens, /from-drg/);
+    const created = /(drg_[0-9A-Za-z]{6})\s*\|[^\n]*from-drg/.exec(listedTokens)![1]!;
+    await drgRun('delete', 'token', created);
+    assert.not.match(await drgRun('get', 'token'), /from-drg/);
+    assert.match(await drgRun('whoami'), new RegExp(h.url.replace(/[.:/]/g, '\\$&')));
     await drgRun('delete', 'device', '--app', 'drgapp', 'dev1');
+    // Ownership over HTTP: drg 0.11's `transfer` subcommands never reach the server (main.rs parses
+    // the action name `transfer` instead of `init`/`accept`/`cancel`: "Matching variant not found").
+    assert.is((await h.call('PUT', '/api/admin/v1alpha1/apps/drgapp/transfer-ownership', { auth: demoAuth(), body: { newUser: 'bob' } })).status, 202);
+    assert.is((await h.call('PUT', '/api/admin/v1alpha1/apps/drgapp/accept-ownership', { auth: h.as.bob })).status, 204);
+    assert.ok(await drgRun('delete', 'app', 'drgapp').then(() => false, () => true), 'demo no longer owns it');
+    assert.is((await h.call('PUT', '/api/admin/v1alpha1/apps/drgapp/transfer-ownership', { auth: h.as.bob, body: { newUser: 'demo' } })).status, 202);
+    assert.is((await h.call('PUT', '/api/admin/v1alpha1/apps/drgapp/accept-ownership', { auth: demoAuth() })).status, 204);
     await drgRun('delete', 'app', 'drgapp');
     assert.is((await h.call('GET', '/api/registry/v1alpha1/apps/drgapp')).status, 404);
   } finally {
