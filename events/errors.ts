@@ -23,6 +23,10 @@ export const errorCodes = {
     status: 400, mqtt: 0x83, retriable: false,
     summary: 'A configuration value (environment, dialect, trigger manifest) does not parse.',
   },
+  MOORING_BAD_REQUEST: {
+    status: 400, mqtt: 0x83, retriable: false,
+    summary: 'A request parameter is invalid, e.g. a command name with MQTT wildcards or a TTL that is not an ISO-8601 duration.',
+  },
   MOORING_BUS_FULL: {
     status: 503, mqtt: 0x97, retriable: true,
     summary: 'The bus does not take more events now (back-pressure).',

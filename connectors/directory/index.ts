@@ -2,3 +2,4 @@
 
 export { InMemoryConnectionDirectory, type MemoryDirectoryOptions } from './memory.ts';
 export { InMemoryCommandQueue, type MemoryQueueOptions } from './queue.ts';
+export { httpExternalEndpoint } from './external-http.ts';
