@@ -8,7 +8,7 @@ export function httpExternalEndpoint(options: { timeoutMs?: number } = {}): Exte
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async (req) => {
     const res = await fetch(req.url, {
-      method: req.method, headers: req.headers, body: Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength), signal: AbortSignal.timeout(timeoutMs),
+      method: req.method, headers: req.headers, body: new Uint8Array(req.body) as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);
     return { status: res.status };
