@@ -12,7 +12,9 @@ import { mqttReasonFor } from '../../../events/errors.ts';
 import { ACK, encodeAck } from '../codec.ts';
 import { publishEvent, type PublishFields } from '../events.ts';
 import { RC } from '../reason-codes.ts';
-import type { SessionContext, Will } from '../context.ts';
+import type { GatewayCore, SessionContext, Will } from '../context.ts';
+import type { SessionIdentity } from '../events.ts';
+import type { MqttDialect } from '../../../functions/ports/registry.ts';
 import { End } from '../ending.ts';
 import { rfc3339 } from '../../../events/time.ts';
 
@@ -133,23 +135,33 @@ function refuse(s: SessionContext, p: IPublishPacket, rc: number, message: strin
  * gateway's Will for another device needs publish-as rights), content type checked.
  */
 export async function publishWill(s: SessionContext, will: Will): Promise<void> {
-  const { opts, stats } = s.gw;
-  const route = parseTopic(will.topic, s.dialect);
+  await publishWillOf(s.gw, s.who!, s.dialect!, s.v5 ? will : { ...will, properties: undefined },
+    async (device) => (s.cachedDecision(device) ?? await s.decide(device)).ok,
+    (err) => s.logBusError(err, 'will'));
+}
+
+/**
+ * The Will of a connection of `who` (the session's own, or one a dead instance left in the
+ * directory): `mayActFor` answers whether `who` may publish for another device.
+ */
+export async function publishWillOf(
+  gw: GatewayCore, who: SessionIdentity, dialect: MqttDialect, will: Will,
+  mayActFor: (device: string) => Promise<boolean>, onBusError: (err: unknown) => void,
+): Promise<void> {
+  const { opts, stats } = gw;
+  const route = parseTopic(will.topic, dialect);
   if (!route.ok) return;
   const target = route.device;
-  if (target !== undefined && target !== s.who!.device) {
-    const d = s.cachedDecision(target) ?? await s.decide(target);
-    if (!d.ok) return;
-  }
+  if (target !== undefined && target !== who.device && !await mayActFor(target)) return;
   const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
-  const props = s.v5 ? will.properties : undefined;
+  const props = will.properties;
   const contentType = props?.contentType;
   if (contentType !== undefined && !resolveContentType(contentType, payload).ok) return;
-  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, {
+  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), who, {
     topic: will.topic, qos: will.qos ?? 0, retain: will.retain === true, payload,
     contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
   });
   stats.willsPublished++;
   // Handed to the bus now (order on the partition); its acceptance is only logged.
-  opts.bus.publish(event).catch((err: unknown) => s.logBusError(err, 'will'));
+  opts.bus.publish(event).catch(onBusError);
 }
