@@ -234,7 +234,7 @@ export class Session implements SessionContext, AckSink {
 
   announceConnected(): void {
     this.announced = true;
-    this.publishConnection(true);
+    void this.publishConnection(true);
   }
 
   // ---- per-session tables -------------------------------------------------------------------
@@ -319,6 +319,7 @@ export class Session implements SessionContext, AckSink {
     this.info = undefined;
     this.endStream();
     this.finished = plan.disconnectedEvent ? this.farewell(will) : Promise.resolve();
+    this.gw.ended(this, this.finished);
     return this.finished;
   }
 
@@ -336,7 +337,7 @@ export class Session implements SessionContext, AckSink {
     if (will !== undefined) {
       try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
     }
-    this.publishConnection(false);
+    await this.publishConnection(false);
   }
 
   /** Flushes what is written (a CONNACK, a DISCONNECT), then closes; bounded if the peer stalls. */
@@ -353,9 +354,9 @@ export class Session implements SessionContext, AckSink {
   }
 
   /** Publishes `io.drogue.connection.v1`; connection events are not acknowledged to anyone. */
-  private publishConnection(connected: boolean): void {
+  private publishConnection(connected: boolean): Promise<void> {
     const { opts } = this.gw;
-    opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
+    return opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
       .catch((err: unknown) => this.logBusError(err, 'connection event'));
   }
 
