@@ -6,7 +6,8 @@
 // dropped, as Drogue Cloud did. A gateway with an external endpoint gets an HTTP request instead.
 // The directory, the queue and the external endpoint are ports given to the function.
 
-import type { CloudEvent } from '../../events/cloudevent.ts';
+import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
+import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { commandEvent } from '../../events/constructors.ts';
 import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
@@ -64,7 +65,7 @@ function required(event: CloudEvent, name: string): string {
 
 export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, ports: CommandPorts): Promise<Dispatch> {
   if (event.type !== EventTypes.command) throw new MooringError('MOORING_INVALID_EVENT', `command-dispatch takes ${EventTypes.command}, not ${event.type}`);
-  if (ext(event, CommandExt.holder) !== undefined) throw new MooringError('MOORING_INVALID_EVENT', `command ${event.id} is already routed`);
+  if (ext(event, CommandExt.holder) !== undefined || ext(event, STAGE_EXTENSION) !== undefined) throw new MooringError('MOORING_INVALID_EVENT', `command ${event.id} is already routed`);
   const application = required(event, CommandExt.application);
   const device = required(event, CommandExt.device);
   const command = event.subject ?? required(event, CommandExt.command);
@@ -91,10 +92,10 @@ export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, p
   for (const target of targets) {
     const via = target === device ? 'device' : 'gateway';
     const holder = await ports.directory.lookup(application, target);
-    const routed = (h: string | undefined): CloudEvent => commandEvent({
+    const routed = (h: string | undefined): CloudEvent => withAttributes(commandEvent({
       id: ctx.newId(), time: rfc3339(now), application, device, command, target, holder: h, expires,
       payload: event.data, contentType: event.datacontenttype,
-    });
+    }), { extensions: { [STAGE_EXTENSION]: Stage.routed } });
     if (holder !== undefined) {
       events.push(routed(holder.instance));
       results.push({ target, via, outcome: 'delivered', instance: holder.instance });
