@@ -47,6 +47,17 @@ export function connectionDirectoryContract(name: string, factory: (clock: Clock
     application, device, instance, token: randomUUID(), ...(farewell === undefined ? {} : { farewell }),
   });
 
+  /** Device `dev` of a fresh application held by instance A (farewell `bye`), B another instance. */
+  const heldByA = async (ctx: Context) => {
+    const d = dir(ctx);
+    const a = app();
+    const A = inst();
+    const heardA = losses(d, A);
+    const held = entry(a, 'dev', A, 'bye');
+    await d.claim(held);
+    return { d, a, A, B: inst(), heardA, held };
+  };
+
   test.before(async (ctx) => {
     ctx.fixture = await factory(ctx.clock);
   });
@@ -89,13 +100,7 @@ export function connectionDirectoryContract(name: string, factory: (clock: Clock
   });
 
   test('takeover across instances: the holder hears it lost the device, releases, the new holder claims', async (ctx) => {
-    const d = dir(ctx);
-    const a = app();
-    const A = inst();
-    const B = inst();
-    const heardA = losses(d, A);
-    const held = entry(a, 'dev', A, 'bye');
-    await d.claim(held);
+    const { d, a, A, B, heardA, held } = await heldByA(ctx);
     const wanted = entry(a, 'dev', B);
     const first = await d.claim(wanted);
     assert.is(first.claimed, false);
@@ -124,13 +129,7 @@ export function connectionDirectoryContract(name: string, factory: (clock: Clock
   });
 
   test('a forced claim takes the device from a live holder, which then ends it without a word', async (ctx) => {
-    const d = dir(ctx);
-    const a = app();
-    const A = inst();
-    const B = inst();
-    const heardA = losses(d, A);
-    const held = entry(a, 'dev', A, 'bye');
-    await d.claim(held);
+    const { d, a, A, B, heardA, held } = await heldByA(ctx);
     const out = await d.claim(entry(a, 'dev', B), { force: true });
     assert.equal(out, { claimed: true, orphan: held });
     await d.refresh(A);
