@@ -205,7 +205,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId: randomUUID(),
+      directory, queue: commandQueue, instanceId: randomUUID(), replies: commands.receiveReply,
       listeners: {
         host: config.host,
         port: config.mqttPort,

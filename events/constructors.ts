@@ -221,6 +221,8 @@ export interface CommandInit extends Base {
   holder?: string | undefined;
   /** RFC 3339: how long the command may wait in the offline queue. */
   expires?: string | undefined;
+  /** Request/response: the id the device's reply names. */
+  request?: string | undefined;
 }
 
 /**
@@ -237,6 +239,7 @@ export function commandEvent(init: CommandInit): CloudEvent {
   if (init.target !== undefined && init.target !== init.device) extensions[CommandExt.target] = init.target;
   if (init.holder !== undefined) extensions[CommandExt.holder] = init.holder;
   if (init.expires !== undefined) extensions[CommandExt.expires] = init.expires;
+  if (init.request !== undefined) extensions[CommandExt.request] = init.request;
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,

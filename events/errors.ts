@@ -27,6 +27,10 @@ export const errorCodes = {
     status: 400, mqtt: 0x83, retriable: false,
     summary: 'A request parameter is invalid, e.g. a command name with MQTT wildcards or a TTL that is not an ISO-8601 duration.',
   },
+  MOORING_TIMEOUT: {
+    status: 504, mqtt: 0x80, retriable: true,
+    summary: 'An awaited answer did not come in time, e.g. no reply to a request/response command.',
+  },
   MOORING_BUS_FULL: {
     status: 503, mqtt: 0x97, retriable: true,
     summary: 'The bus does not take more events now (back-pressure).',

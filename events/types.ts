@@ -73,4 +73,6 @@ export const CommandExt = {
   holder: 'mooringholder',
   /** The opt-in offline queue: RFC 3339 time until which the command may wait for its connection. */
   expires: 'mooringexpires',
+  /** Request/response: the id the device's reply names (`command/reply/<id>`). */
+  request: 'mooringrequest',
 } as const;

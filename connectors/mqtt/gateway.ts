@@ -12,6 +12,7 @@ import { commandTopic, topicFor } from './commands.ts';
 import { Presence } from './presence.ts';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { CommandExt } from '../../events/types.ts';
+import { REPLY_PREFIX } from '../../functions/command-dispatch/replies.ts';
 import type { Subscriber } from '../../functions/ports/bus.ts';
 import type { SessionContext, Will } from './context.ts';
 import { deviceKey, type ConnectionInfo, type GatewayStats } from './core.ts';
@@ -313,10 +314,17 @@ class Gateway implements GatewayCore, MqttGateway {
   private deliverTo(s: SessionContext, event: CloudEvent): number {
     const device = String(event.extensions[CommandExt.device]);
     const command = event.subject ?? String(event.extensions[CommandExt.command]);
-    const topic = topicFor(s.subs, s.who!.device, device, command);
+    let topic = topicFor(s.subs, s.who!.device, device, command);
     const session = this.index.get(deviceKey(s.who!.application, s.who!.device));
     if (topic === undefined || session === undefined || (session as SessionContext) !== s) return 0;
-    if (!session.deliver(topic, event.data ?? new Uint8Array(0), event.datacontenttype, undefined)) return 0;
+    // Request/response: v5 gets Response Topic and Correlation Data, 3.1.1 the id as a last level.
+    const request = event.extensions[CommandExt.request];
+    let response: { topic: string; correlation: Buffer } | undefined;
+    if (typeof request === 'string') {
+      if (session.v5) response = { topic: REPLY_PREFIX + request, correlation: Buffer.from(request) };
+      else topic = `${topic}/${request}`;
+    }
+    if (!session.deliver(topic, event.data ?? new Uint8Array(0), event.datacontenttype, undefined, response)) return 0;
     this.stats.commandsDelivered++;
     return 1;
   }

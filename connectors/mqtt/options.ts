@@ -7,6 +7,7 @@ import type { EventBus } from '../../functions/ports/bus.ts';
 import type { RegistryReader } from '../../functions/ports/registry.ts';
 import type { ConnectionDirectory } from '../../functions/ports/directory.ts';
 import type { CommandQueue } from '../../functions/ports/command-queue.ts';
+import type { ReplyReceiver } from '../../functions/command-dispatch/replies.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../functions/ports/runtime.ts';
 import type { AuthenticateOutcome, AuthenticateRequest, AuthorizeAsRequest, AuthorizeOutcome } from '../../functions/authz/types.ts';
 import { authenticate as realAuthenticate } from '../../functions/authz/authenticate.ts';
@@ -71,12 +72,15 @@ export interface MqttGatewayOptions {
   instanceId?: string;
   /** The opt-in offline queue: queued commands reach a connection when it subscribes. */
   queue?: CommandQueue | undefined;
+  /** Request/response commands: where devices' answers on `command/reply/<id>` go. */
+  replies?: ReplyReceiver | undefined;
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue'>>> & {
+export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies'>>> & {
   readonly listeners: Readonly<ListenerOptions>;
   readonly directory: ConnectionDirectory | undefined;
   readonly queue: CommandQueue | undefined;
+  readonly replies: ReplyReceiver | undefined;
 };
 
 function positiveInt(name: string, value: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -117,5 +121,6 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     directory: o.directory,
     instanceId: o.instanceId ?? crypto.randomUUID(),
     queue: o.queue,
+    replies: o.replies,
   });
 }

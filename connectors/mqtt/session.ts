@@ -363,7 +363,10 @@ export class Session implements SessionContext, AckSink {
   // ---- commands -----------------------------------------------------------------------------
 
   /** Sends a command as a QoS 0 PUBLISH; false when the client cannot take it now. */
-  deliver(topic: string, payload: Uint8Array, contentType: string | undefined, userProperties: UserProperties | undefined): boolean {
+  deliver(
+    topic: string, payload: Uint8Array, contentType: string | undefined, userProperties: UserProperties | undefined,
+    response?: { topic: string; correlation: Buffer },
+  ): boolean {
     if (this.state !== CONNECTED) return false;
     if (this.backlog > this.gw.opts.maxWriteBuffer) return false;
     const packet: Packet = { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 0, dup: false, retain: false };
@@ -371,6 +374,9 @@ export class Session implements SessionContext, AckSink {
       packet.properties = {};
       if (contentType !== undefined) packet.properties.contentType = contentType;
       if (userProperties !== undefined) packet.properties.userProperties = userProperties;
+    }
+    if (this.v5 && response !== undefined) {
+      packet.properties = { ...packet.properties, responseTopic: response.topic, correlationData: response.correlation };
     }
     const buf = encode(packet, this.version);
     // [MQTT-3.1.2-24] never send a packet larger than the client's Maximum Packet Size; [MQTT-3.1.2-25] discard it.

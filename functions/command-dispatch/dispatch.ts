@@ -71,14 +71,15 @@ export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, p
   const command = event.subject ?? required(event, CommandExt.command);
   const payload = event.data ?? new Uint8Array(0);
   const expires = ext(event, CommandExt.expires);
+  const request = ext(event, CommandExt.request);
   const expiresAt = expires === undefined ? undefined : Date.parse(expires);
 
   const { targets, external } = await resolveTargets(ctx.registry, application, device);
   if (external !== undefined) {
-    const request = externalRequest(external.spec, { application, device, command, payload });
+    const httpRequest = externalRequest(external.spec, { application, device, command, payload });
     let status: number;
     try {
-      ({ status } = await ports.external(request));
+      ({ status } = await ports.external(httpRequest));
     } catch (err) {
       throw new MooringError('MOORING_REJECTED', `external command endpoint of ${external.gateway} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -93,7 +94,7 @@ export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, p
     const via = target === device ? 'device' : 'gateway';
     const holder = await ports.directory.lookup(application, target);
     const routed = (h: string | undefined): CloudEvent => withAttributes(commandEvent({
-      id: ctx.newId(), time: rfc3339(now), application, device, command, target, holder: h, expires,
+      id: ctx.newId(), time: rfc3339(now), application, device, command, target, holder: h, expires, request,
       payload: event.data, contentType: event.datacontenttype,
     }), { extensions: { [STAGE_EXTENSION]: Stage.routed } });
     if (holder !== undefined) {

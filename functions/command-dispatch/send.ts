@@ -10,6 +10,7 @@ import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
 import type { EventBus } from '../ports/bus.ts';
 import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
+import { PendingReplies, type CommandReply, type ReplyReceiver } from './replies.ts';
 import { createCommandDispatch, dispatchCommand, type CommandOutcome, type CommandPorts, type TargetResult } from './dispatch.ts';
 
 export interface SendCommandRequest {
@@ -25,14 +26,24 @@ export interface SendCommandRequest {
    * gets it, in order, when it connects and subscribes. Without one, best effort (Drogue).
    */
   ttl?: string | undefined;
+  /**
+   * Request/response: the device gets a reply address (v5 Response Topic and Correlation Data,
+   * 3.1.1 the request id as the last topic level) and the result offers `awaitReply`.
+   */
+  expectReply?: boolean | undefined;
 }
 
 export interface SendCommandResult {
   /** See CommandOutcome: delivered, queued, offline (dropped) or external. */
   readonly outcome: CommandOutcome;
   readonly targets: readonly TargetResult[];
-  /** The id of the io.mooring.command.v1 built for the request. */
+  /** The id of the io.mooring.command.v1 built for the request (the request id of a reply). */
   readonly id: string;
+  /**
+   * With `expectReply`: the device's (or its gateway's) reply, or MOORING_TIMEOUT (504) after
+   * `timeoutMs`. Call it once.
+   */
+  awaitReply?: (timeoutMs: number) => Promise<CommandReply>;
 }
 
 export interface CommandService {
@@ -44,6 +55,8 @@ export interface CommandService {
   sendCommand(request: SendCommandRequest): Promise<SendCommandResult>;
   /** The Trigger subscriber for commands that enter through the bus (knative/templates/command-triggers.yaml). */
   readonly dispatch: MooringFunction;
+  /** Hand this to the MQTT gateway (`replies` option): devices' answers to request/response commands. */
+  readonly receiveReply: ReplyReceiver;
 }
 
 export interface CommandServiceOptions extends CommandPorts {
@@ -59,8 +72,10 @@ const BAD_COMMAND = /[+#\u0000]/;
 export function createCommandService(options: CommandServiceOptions): CommandService {
   const { bus, ctx } = options;
   const maxTtlMs = options.maxTtlMs ?? 7 * 24 * 3600 * 1000;
+  const replies = new PendingReplies();
   return {
     dispatch: createCommandDispatch(options),
+    receiveReply: replies.receive,
     async sendCommand(req) {
       if (req.command === '' || BAD_COMMAND.test(req.command)) {
         throw new MooringError('MOORING_BAD_REQUEST', `command name ${JSON.stringify(req.command)} must be non-empty, without + # or NUL`);
@@ -74,13 +89,17 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
         }
         if (ms > 0) expires = rfc3339(now + ms);
       }
+      const id = ctx.newId();
       const event = commandEvent({
-        id: ctx.newId(), time: rfc3339(now), application: req.application, device: req.device, command: req.command,
-        payload: req.payload, contentType: req.contentType, expires,
+        id, time: rfc3339(now), application: req.application, device: req.device, command: req.command,
+        payload: req.payload, contentType: req.contentType, expires, request: req.expectReply === true ? id : undefined,
       });
       const d = await dispatchCommand(event, ctx, options);
+      // Waiting starts before the command leaves: a quick device's answer is not missed.
+      if (req.expectReply === true) replies.expect(id, req.application, d.targets.map((t) => t.target));
       if (d.events.length > 0) await bus.publish([...d.events]);
-      return { outcome: d.outcome, targets: d.targets, id: event.id };
+      const result = { outcome: d.outcome, targets: d.targets, id };
+      return req.expectReply === true ? { ...result, awaitReply: (timeoutMs: number) => replies.wait(id, timeoutMs) } : result;
     },
   };
 }

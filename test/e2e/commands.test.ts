@@ -134,4 +134,51 @@ test('a command entering through the bus (broker ingress) takes the dispatch Tri
   await dev.c.endAsync();
 });
 
+test('request/response over v5 (Response Topic, Correlation Data) and 3.1.1 (request id in the topic); only the addressed connections may answer', async () => {
+  // v5: the device answers on the Response Topic with the Correlation Data.
+  const v5 = await mqtt.connectAsync(url(), { username: 'dev@app1', password: 'secret', protocolVersion: 5, reconnectPeriod: 0 });
+  open.push(v5);
+  v5.on('message', (_topic, payload, packet) => {
+    const rt = packet.properties?.responseTopic;
+    if (rt === undefined) return;
+    void v5.publishAsync(rt, `re:${payload.toString()}`, { qos: 1, properties: { correlationData: packet.properties!.correlationData, contentType: 'text/plain' } });
+  });
+  await v5.subscribeAsync('command/inbox//#');
+  const r = await mooring.commands.sendCommand({ application: 'app1', device: 'dev', command: 'ASK', payload: Buffer.from('q1'), expectReply: true });
+  assert.is(r.outcome, 'delivered');
+  const answer = await r.awaitReply!(10_000);
+  assert.equal([Buffer.from(answer.payload).toString(), answer.contentType, answer.sender], ['re:q1', 'text/plain', 'dev']);
+  await v5.endAsync();
+  // 3.1.1: the request id is the last topic level; the reply goes to command/reply/<id>.
+  const v4 = await mqtt.connectAsync(url(), { username: 'lone@app1', password: 'secret', protocolVersion: 4, reconnectPeriod: 0 });
+  open.push(v4);
+  const seen: string[] = [];
+  v4.on('message', (topic) => {
+    seen.push(topic);
+    const id = topic.split('/').at(-1)!;
+    void v4.publishAsync(`command/reply/${id}`, 'pong', { qos: 0 });
+  });
+  await v4.subscribeAsync('command/inbox//#');
+  const r4 = await mooring.commands.sendCommand({ application: 'app1', device: 'lone', command: 'PING', expectReply: true });
+  const a4 = await r4.awaitReply!(10_000);
+  assert.is(Buffer.from(a4.payload).toString(), 'pong');
+  assert.equal(seen, [`command/inbox//PING/${r4.id}`]);
+  // Another device may not answer: its reply is refused (v5 PUBACK 0x87) and the request times out.
+  const other = await mqtt.connectAsync(url(), { username: 'late@app1', password: 'secret', protocolVersion: 5, reconnectPeriod: 0 });
+  open.push(other);
+  v4.removeAllListeners('message');
+  const r3 = await mooring.commands.sendCommand({ application: 'app1', device: 'lone', command: 'NOREPLY', expectReply: true });
+  const puback = await new Promise<number | undefined>((resolve) => {
+    other.publish(`command/reply/${r3.id}`, 'forged', { qos: 1 }, (err, packet) => resolve(err ? (err as { code?: number }).code : (packet as { reasonCode?: number } | undefined)?.reasonCode));
+  });
+  assert.is(puback, 0x87);
+  try {
+    await r3.awaitReply!(100);
+    assert.unreachable('a forged reply was taken');
+  } catch (e) { assert.is((e as { code?: string }).code, 'MOORING_TIMEOUT'); }
+  console.log(`  replies: v5 ${answer.sender}, 3.1.1 ${a4.sender}; forged reply refused with 0x${puback?.toString(16)}`);
+  await v4.endAsync();
+  await other.endAsync();
+});
+
 test.run();

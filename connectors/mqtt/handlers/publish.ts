@@ -7,6 +7,7 @@
 
 import type { IPublishPacket } from 'mqtt-packet';
 import { parseTopic } from '../../../functions/normalize/topic.ts';
+import { REPLY_PREFIX } from '../../../functions/command-dispatch/replies.ts';
 import { resolveContentType } from '../../../functions/content-type/sniff.ts';
 import { mqttReasonFor } from '../../../events/errors.ts';
 import { ACK, encodeAck } from '../codec.ts';
@@ -60,6 +61,8 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
   // [MQTT-3.3.2-2] the Topic Name MUST NOT contain wildcard characters.
   if (topic.includes('+') || topic.includes('#')) return refuse(s, p, RC.topicNameInvalid, 'wildcard in a topic name');
 
+  if (topic.startsWith(REPLY_PREFIX) && s.gw.opts.replies !== undefined) return reply(s, p, topic.slice(REPLY_PREFIX.length));
+
   const route = parseTopic(topic, s.dialect);
   if (!route.ok) return refuse(s, p, RC.topicNameInvalid, route.message);
   const target = route.device;
@@ -78,6 +81,20 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
     if (!known.ok) return refuse(s, p, RC.notAuthorized, known.message);
   }
   return accept(s, p, topic);
+}
+
+/**
+ * A device's answer to a request/response command (`command/reply/<id>`): taken when a command
+ * routed to this connection waits for it, else refused as not authorized (v5 0x87).
+ */
+function reply(s: SessionContext, p: IPublishPacket, request: string): void {
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+  const taken = s.gw.opts.replies!({
+    application: s.who!.application, sender: s.who!.device, request, payload,
+    contentType: s.v5 ? p.properties?.contentType : undefined,
+  });
+  if (!taken) return refuse(s, p, RC.notAuthorized, `no command ${request} waits for a reply from this connection`);
+  if (p.qos > 0) s.acks.settle(s.acks.expect(p.messageId!, p.qos), RC.success);
 }
 
 function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
