@@ -11,8 +11,7 @@ import { gatewaysOf, isDisabled } from '../../functions/authz/device-view.ts';
 import { commandTopic, topicFor } from './commands.ts';
 import { Presence } from './presence.ts';
 import type { CloudEvent } from '../../events/cloudevent.ts';
-import { CommandExt } from '../../events/types.ts';
-import { REPLY_PREFIX } from '../../functions/command-dispatch/replies.ts';
+import { RoutedCommands } from './routed.ts';
 import type { Subscriber } from '../../functions/ports/bus.ts';
 import type { SessionContext, Will } from './context.ts';
 import { deviceKey, type ConnectionInfo, type GatewayStats } from './core.ts';
@@ -92,10 +91,12 @@ class Gateway implements GatewayCore, MqttGateway {
   private listeners: Closable[] = [];
   private closed = false;
   private readonly presence: Presence | undefined;
+  private readonly routed: RoutedCommands;
 
   constructor(options: MqttGatewayOptions) {
     this.opts = resolveOptions(options);
     if (this.opts.directory !== undefined) this.presence = new Presence(this, this.opts.directory, this.opts.instanceId);
+    this.routed = new RoutedCommands(this.opts, this.stats, (application, device) => this.index.get(deviceKey(application, device)));
     this.unsubscribeRegistry = this.opts.registry.onChange(() => {
       this.epoch++;
       this.gatewaysSeen.clear();
@@ -234,17 +235,8 @@ class Gateway implements GatewayCore, MqttGateway {
     return this.presence?.heartbeat() ?? Promise.resolve();
   }
 
-  async subscribed(s: SessionContext): Promise<void> {
-    const queue = this.opts.queue;
-    if (queue === undefined || s.who === undefined) return;
-    const { application, device: self } = s.who;
-    const kept = await queue.take(application, self);
-    for (const event of kept) {
-      if (this.deliverTo(s, event) === 0) {
-        const expires = Date.parse(String(event.extensions[CommandExt.expires]));
-        await queue.put(application, self, event, expires);
-      }
-    }
+  subscribed(s: SessionContext): Promise<void> {
+    return this.routed.drain(s);
   }
 
   // ---- commands -----------------------------------------------------------------------------
@@ -288,45 +280,12 @@ class Gateway implements GatewayCore, MqttGateway {
   }
 
   readonly commandSubscriber: Subscriber = async (event) => {
-    await this.deliverRouted(event);
+    await this.routed.deliver(event);
     return undefined;
   };
 
-  async deliverRouted(event: CloudEvent): Promise<number> {
-    const application = event.extensions[CommandExt.application];
-    const device = event.extensions[CommandExt.device];
-    if (typeof application !== 'string' || typeof device !== 'string') return 0;
-    const target = String(event.extensions[CommandExt.target] ?? device);
-    const s = this.index.get(deviceKey(application, target));
-    const n = s === undefined ? 0 : this.deliverTo(s, event);
-    const expires = event.extensions[CommandExt.expires];
-    if (n === 0 && this.opts.queue !== undefined && typeof expires === 'string') {
-      const at = Date.parse(expires);
-      if (at > this.opts.clock.now()) {
-        const { [CommandExt.holder]: _holder, ...extensions } = event.extensions;
-        await this.opts.queue.put(application, target, { ...event, extensions }, at);
-      }
-    }
-    return n;
-  }
-
-  /** One routed or queued command to one connection, on the topic its subscriptions call for. */
-  private deliverTo(s: SessionContext, event: CloudEvent): number {
-    const device = String(event.extensions[CommandExt.device]);
-    const command = event.subject ?? String(event.extensions[CommandExt.command]);
-    let topic = topicFor(s.subs, s.who!.device, device, command);
-    const session = this.index.get(deviceKey(s.who!.application, s.who!.device));
-    if (topic === undefined || session === undefined || (session as SessionContext) !== s) return 0;
-    // Request/response: v5 gets Response Topic and Correlation Data, 3.1.1 the id as a last level.
-    const request = event.extensions[CommandExt.request];
-    let response: { topic: string; correlation: Buffer } | undefined;
-    if (typeof request === 'string') {
-      if (session.v5) response = { topic: REPLY_PREFIX + request, correlation: Buffer.from(request) };
-      else topic = `${topic}/${request}`;
-    }
-    if (!session.deliver(topic, event.data ?? new Uint8Array(0), event.datacontenttype, undefined, response)) return 0;
-    this.stats.commandsDelivered++;
-    return 1;
+  deliverRouted(event: CloudEvent): Promise<number> {
+    return this.routed.deliver(event);
   }
 
   /** Whether any connection of the application subscribed with `command/inbox/#` (worth a lookup). */

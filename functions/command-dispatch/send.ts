@@ -67,7 +67,7 @@ export interface CommandServiceOptions extends CommandPorts {
 }
 
 /** MQTT topic levels may not carry wildcards or NUL (§4.7.3); a command name ends a topic. */
-const BAD_COMMAND = /[+#\u0000]/;
+const badCommand = (name: string): boolean => name.includes('+') || name.includes('#') || name.includes('\u0000');
 
 export function createCommandService(options: CommandServiceOptions): CommandService {
   const { bus, ctx } = options;
@@ -77,7 +77,7 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
     dispatch: createCommandDispatch(options),
     receiveReply: replies.receive,
     async sendCommand(req) {
-      if (req.command === '' || BAD_COMMAND.test(req.command)) {
+      if (req.command === '' || badCommand(req.command)) {
         throw new MooringError('MOORING_BAD_REQUEST', `command name ${JSON.stringify(req.command)} must be non-empty, without + # or NUL`);
       }
       const now = ctx.clock.now();
