@@ -5,7 +5,7 @@ export {
   createCommandDispatch, dispatchCommand,
   type CommandOutcome, type CommandPorts, type Dispatch, type TargetResult,
 } from './dispatch.ts';
-export { createCommandService, type CommandService, type CommandServiceOptions, type SendCommandRequest, type SendCommandResult } from './send.ts';
+export { OUTCOME_HEADER, createCommandService, type CommandService, type CommandServiceOptions, type SendCommandRequest, type SendCommandResult } from './send.ts';
 export { externalRequest, externalEndpointOf, type ExternalEndpoint, type ExternalRequest, type ExternalCommandSpec } from './external.ts';
 export { resolveTargets, type CommandTargets } from './targets.ts';
 export { PendingReplies, REPLY_PREFIX, type CommandReply, type ReplyOffer, type ReplyReceiver } from './replies.ts';

@@ -13,6 +13,13 @@ import type { FunctionContext, MooringFunction } from '../ports/runtime.ts';
 import { PendingReplies, type CommandReply, type ReplyReceiver } from './replies.ts';
 import { createCommandDispatch, dispatchCommand, type CommandOutcome, type CommandPorts, type TargetResult } from './dispatch.ts';
 
+/**
+ * The response header the command API answers with, carrying `SendCommandResult.outcome`
+ * (delivered, queued, offline, external): how an application tells what happened to a 202.
+ * Drogue answered 202 whatever happened; 200 (empty) for an external endpoint, as Drogue did.
+ */
+export const OUTCOME_HEADER = 'mooring-command-outcome';
+
 export interface SendCommandRequest {
   application: string;
   device: string;
