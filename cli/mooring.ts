@@ -23,6 +23,11 @@ import { systemClock, type FunctionContext, type Logger } from '../functions/por
 import type { Config } from './config.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
+// Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
+import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint } from '../connectors/directory/index.ts';
+import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
+import { createCommandService, type CommandService } from '../functions/command-dispatch/index.ts';
+import type { ConnectionDirectory } from '../functions/ports/directory.ts';
 
 export interface Mooring {
   config: Readonly<Config>;
@@ -36,6 +41,10 @@ export interface Mooring {
   deadLetters: DeadLetterRecorder;
   /** Applications with a running push Trigger. */
   pushApplications(): string[];
+  /** "Send command": the entry point of the command API and the MQTT integration. */
+  commands: CommandService;
+  /** Who holds which device's connection (in-memory: this process is the only instance). */
+  directory: ConnectionDirectory;
   close(): Promise<void>;
 }
 
@@ -135,8 +144,13 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       instance: config.instance, newId: randomUUID,
     };
     const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
+    // ---- commands (issue 10)
+    const directory = new InMemoryConnectionDirectory();
+    const commandQueue = new InMemoryCommandQueue();
+    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint() });
+    // ----
     const resolve = createResolver({
-      functions: [normalize, contentType],
+      functions: [normalize, contentType, commands.dispatch],
       ctx,
       uri: (uri) => createPushSink({ endpoint: { url: uri }, transport, logger }),
       deadLetter: await kafkaDeadLetter(config, bus, deadLetters.subscriber),
@@ -191,6 +205,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
+      directory, queue: commandQueue, instanceId: randomUUID(), replies: commands.receiveReply,
       listeners: {
         host: config.host,
         port: config.mqttPort,
@@ -199,12 +214,18 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
       },
     });
+    // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
+    const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
+    await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
+    await bus.addTrigger(cmdTriggers.delivery, gatewaySubscriber(gateway));
+    // ----
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
 
     return {
       config, registry, bus, gateway, mqtt, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
+      commands, directory,
       close,
     };
   } catch (err) {

@@ -217,6 +217,12 @@ export interface CommandInit extends Base {
   contentType?: string | undefined;
   /** The connection to deliver to, when it is a gateway of `device` rather than the device itself. */
   target?: string | undefined;
+  /** The instance holding the target's connection (a routed command). */
+  holder?: string | undefined;
+  /** RFC 3339: how long the command may wait in the offline queue. */
+  expires?: string | undefined;
+  /** Request/response: the id the device's reply names. */
+  request?: string | undefined;
 }
 
 /**
@@ -231,6 +237,9 @@ export function commandEvent(init: CommandInit): CloudEvent {
     [CommandExt.partitionkey]: droguePartitionKey(init.application, init.target ?? init.device),
   };
   if (init.target !== undefined && init.target !== init.device) extensions[CommandExt.target] = init.target;
+  if (init.holder !== undefined) extensions[CommandExt.holder] = init.holder;
+  if (init.expires !== undefined) extensions[CommandExt.expires] = init.expires;
+  if (init.request !== undefined) extensions[CommandExt.request] = init.request;
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,

@@ -24,6 +24,10 @@ export const errorCodes = {
     status: 400, mqtt: 0x83, retriable: false,
     summary: 'A configuration value (environment, dialect, trigger manifest) does not parse.',
   },
+  MOORING_TIMEOUT: {
+    status: 504, mqtt: 0x80, retriable: true,
+    summary: 'An awaited answer did not come in time, e.g. no reply to a request/response command.',
+  },
   MOORING_BUS_FULL: {
     status: 503, mqtt: 0x97, retriable: true,
     summary: 'The bus does not take more events now (back-pressure).',
@@ -42,7 +46,7 @@ export const errorCodes = {
   },
   MOORING_INVALID_REQUEST: {
     status: 400, mqtt: 0x83, retriable: false, drogue: 'InvalidRequest',
-    summary: 'A management API request is malformed: a name rule, an unknown metadata field, a label selector that does not parse.',
+    summary: 'A request is malformed: a name rule, an unknown metadata field, a label selector that does not parse, a command name with MQTT wildcards, a TTL that is not an ISO-8601 duration.',
   },
   MOORING_CONFLICT: {
     status: 409, mqtt: 0x80, retriable: false, drogue: 'Conflict',

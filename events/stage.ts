@@ -16,4 +16,9 @@ export const Stage = {
   raw: 'raw',
   /** Set by normalize; content-type removes it. */
   normalized: 'normalized',
+  /**
+   * Set by command-dispatch on io.mooring.command.v1 copies routed to the instance holding the
+   * target (`mooringholder`): the dispatch Trigger skips them (knative/templates/command-triggers.yaml).
+   */
+  routed: 'routed',
 } as const;

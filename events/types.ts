@@ -69,4 +69,10 @@ export const CommandExt = {
   /** The connection to deliver to when it is not the device itself: a gateway listed in the device's gatewaySelector. */
   target: 'target',
   partitionkey: 'partitionkey',
+  /** Set by command-dispatch on a routed command: the instance holding the target's connection (its delivery Trigger selects it). */
+  holder: 'mooringholder',
+  /** The opt-in offline queue: RFC 3339 time until which the command may wait for its connection. */
+  expires: 'mooringexpires',
+  /** Request/response: the id the device's reply names (`command/reply/<id>`). */
+  request: 'mooringrequest',
 } as const;

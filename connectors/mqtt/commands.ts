@@ -33,3 +33,18 @@ export function parseCommandFilter(filter: string): CommandSubscription | undefi
 export function commandTopic(device: string | undefined, command: string): string {
   return device === undefined ? `${COMMAND_PREFIX}/${command}` : `${COMMAND_PREFIX}${device}/${command}`;
 }
+
+/**
+ * The topic a connection of `self` with subscriptions `subs` receives a command for `device` on
+ * (Drogue's rules above), or undefined when none of its filters takes it. One delivery per
+ * connection even when several filters match (§3.3.4 allows it).
+ */
+export function topicFor(subs: ReadonlyMap<string, CommandSubscription> | undefined, self: string, device: string, command: string): string | undefined {
+  if (subs === undefined) return undefined;
+  for (const sub of subs.values()) {
+    if (self === device && (sub.kind === 'own' || sub.kind === 'all')) return commandTopic(undefined, command);
+    if (self !== device && sub.kind === 'all') return commandTopic(device, command);
+    if (sub.kind === 'device' && sub.device === device) return commandTopic(device, command);
+  }
+  return undefined;
+}

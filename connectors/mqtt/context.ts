@@ -92,4 +92,10 @@ export interface GatewayCore {
   removeDeviceSubscriber(application: string, device: string, session: SessionContext): void;
   /** True when a new connection would exceed maxConnections. */
   atCapacity(): boolean;
+  /** Claims the device in the connection directory (cross-instance takeover); false when the session closed meanwhile. */
+  claim(session: SessionContext, will: Will | undefined): Promise<boolean>;
+  /** The session ended; `finished` resolves once its last events went to the bus. */
+  ended(session: SessionContext, finished: Promise<void>): void;
+  /** The session subscribed to commands: hands it what the offline queue kept for it. */
+  subscribed(session: SessionContext): Promise<void>;
 }

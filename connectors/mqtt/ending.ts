@@ -25,10 +25,12 @@ export interface EndReason {
   readonly will: boolean;
   /** Counted in stats.protocolErrors. */
   readonly protocolError: boolean;
+  /** No disconnected event either: another instance already said goodbye for this connection. */
+  readonly silent: boolean;
 }
 
-function reason(name: string, rc: number, will: boolean, protocolError = false): EndReason {
-  return Object.freeze({ name, rc, will, protocolError });
+function reason(name: string, rc: number, will: boolean, protocolError = false, silent = false): EndReason {
+  return Object.freeze({ name, rc, will, protocolError, silent });
 }
 
 export const End = {
@@ -57,6 +59,11 @@ export const End = {
   topicAliasInvalid: reason('topic alias invalid', RC.topicAliasInvalid, true),
   subscriptionIdentifiersNotSupported: reason('subscription identifiers not supported', RC.subscriptionIdentifiersNotSupported, true),
   internalError: reason('internal error', RC.unspecified, true),
+  /**
+   * The directory gave the device to another instance that said goodbye in this one's place (this
+   * instance's lease ran out, or a claim forced it away): 0x8E, no Will, no disconnected event.
+   */
+  leaseLost: reason('lease lost', RC.sessionTakenOver, false, false, true),
 } as const satisfies Record<string, EndReason>;
 
 /** What the session does when it ends. */
@@ -81,6 +88,6 @@ export function planEnd(r: EndReason, s: EndSituation): EndPlan {
   return {
     disconnect: s.v5 && s.connected ? r.rc : NO_PACKET,
     publishWill: r.will && s.connected && s.hasWill && s.announced,
-    disconnectedEvent: s.announced,
+    disconnectedEvent: s.announced && !r.silent,
   };
 }

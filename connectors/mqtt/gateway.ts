@@ -8,7 +8,12 @@ import type { Duplex } from 'node:stream';
 import type { UserProperties } from 'mqtt-packet';
 import type { Device } from '../../functions/ports/registry.ts';
 import { gatewaysOf, isDisabled } from '../../functions/authz/device-view.ts';
-import { commandTopic } from './commands.ts';
+import { commandTopic, topicFor } from './commands.ts';
+import { Presence } from './presence.ts';
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import { RoutedCommands } from './routed.ts';
+import type { Subscriber } from '../../functions/ports/bus.ts';
+import type { SessionContext, Will } from './context.ts';
 import { deviceKey, type ConnectionInfo, type GatewayStats } from './core.ts';
 import type { GatewayCore } from './context.ts';
 import { End } from './ending.ts';
@@ -51,6 +56,16 @@ export interface MqttGateway {
    * many PUBLISH packets were sent now.
    */
   deliverCommand(application: string, device: string, command: string, payload: Uint8Array, properties?: CommandProperties): number;
+  /**
+   * Delivers a routed io.mooring.command.v1 (command-dispatch named this instance as the holder
+   * of its target) to that one connection; kept in the offline queue when the connection cannot
+   * take it and the command has a TTL. Returns how many PUBLISH packets were sent (0 or 1).
+   */
+  deliverRouted(event: CloudEvent): Promise<number>;
+  /** deliverRouted as the subscriber of this instance's command Trigger. */
+  readonly commandSubscriber: Subscriber;
+  /** This instance's id in the connection directory (the `mooringholder` its Trigger selects). */
+  readonly instanceId: string;
   readonly stats: Readonly<GatewayStats>;
 }
 
@@ -75,9 +90,13 @@ class Gateway implements GatewayCore, MqttGateway {
   private readonly unsubscribeRegistry: () => void;
   private listeners: Closable[] = [];
   private closed = false;
+  private readonly presence: Presence | undefined;
+  private readonly routed: RoutedCommands;
 
   constructor(options: MqttGatewayOptions) {
     this.opts = resolveOptions(options);
+    if (this.opts.directory !== undefined) this.presence = new Presence(this, this.opts.directory, this.opts.instanceId);
+    this.routed = new RoutedCommands(this.opts, this.stats, (application, device) => this.index.get(deviceKey(application, device)));
     this.unsubscribeRegistry = this.opts.registry.onChange(() => {
       this.epoch++;
       this.gatewaysSeen.clear();
@@ -201,6 +220,25 @@ class Gateway implements GatewayCore, MqttGateway {
     return this.stats.connections > this.opts.maxConnections;
   }
 
+  get instanceId(): string { return this.opts.instanceId; }
+
+  claim(s: SessionContext, will: Will | undefined): Promise<boolean> {
+    return this.presence === undefined ? Promise.resolve(true) : this.presence.claim(s, will);
+  }
+
+  ended(s: SessionContext, finished: Promise<void>): void {
+    this.presence?.ended(s, finished);
+  }
+
+  /** Renews this instance's lease and reaps dead instances now (tests; a timer does it every ttl/3). */
+  heartbeat(): Promise<void> {
+    return this.presence?.heartbeat() ?? Promise.resolve();
+  }
+
+  subscribed(s: SessionContext): Promise<void> {
+    return this.routed.drain(s);
+  }
+
   // ---- commands -----------------------------------------------------------------------------
 
   deliverCommand(application: string, device: string, command: string, payload: Uint8Array, properties: CommandProperties = {}): number {
@@ -208,17 +246,9 @@ class Gateway implements GatewayCore, MqttGateway {
     const key = deviceKey(application, device);
     let delivered = 0;
     const own = this.index.get(key);
-    if (own !== undefined && own.subs !== undefined) {
-      // One delivery per connection even when several of its filters match (§3.3.4 allows it).
-      for (const sub of own.subs.values()) {
-        let topic: string | undefined;
-        if (sub.kind === 'own' || sub.kind === 'all') topic = commandTopic(undefined, command);
-        else if (sub.device === device) topic = commandTopic(device, command);
-        if (topic !== undefined) {
-          if (own.deliver(topic, payload, contentType, userProperties)) delivered++;
-          break;
-        }
-      }
+    if (own !== undefined) {
+      const t = topicFor(own.subs, device, device, command);
+      if (t !== undefined && own.deliver(t, payload, contentType, userProperties)) delivered++;
     }
     const topic = commandTopic(device, command);
     const explicit = this.deviceSubscribers.get(key);
@@ -247,6 +277,15 @@ class Gateway implements GatewayCore, MqttGateway {
     }
     this.stats.commandsDelivered += delivered;
     return delivered;
+  }
+
+  readonly commandSubscriber: Subscriber = async (event) => {
+    await this.routed.deliver(event);
+    return undefined;
+  };
+
+  deliverRouted(event: CloudEvent): Promise<number> {
+    return this.routed.deliver(event);
   }
 
   /** Whether any connection of the application subscribed with `command/inbox/#` (worth a lookup). */
@@ -311,6 +350,7 @@ class Gateway implements GatewayCore, MqttGateway {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribeRegistry();
+    this.presence?.close();
   }
 }
 
@@ -324,6 +364,6 @@ function sweep(g: Gateway): void {
   g.sweepNow();
 }
 
-export function createMqttGateway(options: MqttGatewayOptions): MqttGateway & { sweepNow(): void; revoked(): Promise<void> } {
+export function createMqttGateway(options: MqttGatewayOptions): MqttGateway & { sweepNow(): void; revoked(): Promise<void>; heartbeat(): Promise<void> } {
   return new Gateway(options);
 }

@@ -5,6 +5,9 @@
 import type { SecureContextOptions } from 'node:tls';
 import type { EventBus } from '../../functions/ports/bus.ts';
 import type { RegistryReader } from '../../functions/ports/registry.ts';
+import type { ConnectionDirectory } from '../../functions/ports/directory.ts';
+import type { CommandQueue } from '../../functions/ports/command-queue.ts';
+import type { ReplyReceiver } from '../../functions/command-dispatch/replies.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../functions/ports/runtime.ts';
 import type { AuthenticateOutcome, AuthenticateRequest, AuthorizeAsRequest, AuthorizeOutcome } from '../../functions/authz/types.ts';
 import { authenticate as realAuthenticate } from '../../functions/authz/authenticate.ts';
@@ -60,10 +63,24 @@ export interface MqttGatewayOptions {
   listeners?: ListenerOptions;
   /** Generates event ids. Default crypto.randomUUID. */
   newId?: () => string;
+  /**
+   * Who holds which device's connection across instances (cross-instance takeover, routed
+   * commands, goodbyes for dead instances). Without one the gateway is the only instance.
+   */
+  directory?: ConnectionDirectory | undefined;
+  /** This instance's id in the directory and on routed commands (`mooringholder`). Default a random uuid. */
+  instanceId?: string;
+  /** The opt-in offline queue: queued commands reach a connection when it subscribes. */
+  queue?: CommandQueue | undefined;
+  /** Request/response commands: where devices' answers on `command/reply/<id>` go. */
+  replies?: ReplyReceiver | undefined;
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners'>>> & {
+export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies'>>> & {
   readonly listeners: Readonly<ListenerOptions>;
+  readonly directory: ConnectionDirectory | undefined;
+  readonly queue: CommandQueue | undefined;
+  readonly replies: ReplyReceiver | undefined;
 };
 
 function positiveInt(name: string, value: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -101,5 +118,9 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     maxWriteBuffer: positiveInt('maxWriteBuffer', o.maxWriteBuffer, 1024 * 1024),
     listeners: Object.freeze({ ...(o.listeners ?? {}) }),
     newId: o.newId ?? (() => crypto.randomUUID()),
+    directory: o.directory,
+    instanceId: o.instanceId ?? crypto.randomUUID(),
+    queue: o.queue,
+    replies: o.replies,
   });
 }

@@ -234,7 +234,7 @@ export class Session implements SessionContext, AckSink {
 
   announceConnected(): void {
     this.announced = true;
-    this.publishConnection(true);
+    void this.publishConnection(true);
   }
 
   // ---- per-session tables -------------------------------------------------------------------
@@ -319,6 +319,7 @@ export class Session implements SessionContext, AckSink {
     this.info = undefined;
     this.endStream();
     this.finished = plan.disconnectedEvent ? this.farewell(will) : Promise.resolve();
+    this.gw.ended(this, this.finished);
     return this.finished;
   }
 
@@ -336,7 +337,7 @@ export class Session implements SessionContext, AckSink {
     if (will !== undefined) {
       try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
     }
-    this.publishConnection(false);
+    await this.publishConnection(false);
   }
 
   /** Flushes what is written (a CONNACK, a DISCONNECT), then closes; bounded if the peer stalls. */
@@ -353,16 +354,19 @@ export class Session implements SessionContext, AckSink {
   }
 
   /** Publishes `io.drogue.connection.v1`; connection events are not acknowledged to anyone. */
-  private publishConnection(connected: boolean): void {
+  private publishConnection(connected: boolean): Promise<void> {
     const { opts } = this.gw;
-    opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
+    return opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
       .catch((err: unknown) => this.logBusError(err, 'connection event'));
   }
 
   // ---- commands -----------------------------------------------------------------------------
 
   /** Sends a command as a QoS 0 PUBLISH; false when the client cannot take it now. */
-  deliver(topic: string, payload: Uint8Array, contentType: string | undefined, userProperties: UserProperties | undefined): boolean {
+  deliver(
+    topic: string, payload: Uint8Array, contentType: string | undefined, userProperties: UserProperties | undefined,
+    response?: { topic: string; correlation: Buffer },
+  ): boolean {
     if (this.state !== CONNECTED) return false;
     if (this.backlog > this.gw.opts.maxWriteBuffer) return false;
     const packet: Packet = { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 0, dup: false, retain: false };
@@ -370,6 +374,9 @@ export class Session implements SessionContext, AckSink {
       packet.properties = {};
       if (contentType !== undefined) packet.properties.contentType = contentType;
       if (userProperties !== undefined) packet.properties.userProperties = userProperties;
+    }
+    if (this.v5 && response !== undefined) {
+      packet.properties = { ...packet.properties, responseTopic: response.topic, correlationData: response.correlation };
     }
     const buf = encode(packet, this.version);
     // [MQTT-3.1.2-24] never send a packet larger than the client's Maximum Packet Size; [MQTT-3.1.2-25] discard it.

@@ -16,7 +16,7 @@ import { VARIABLES } from '../../cli/config.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const crdDir = path.resolve(repoRoot, '../shared/crds');
 const knativeDir = path.join(repoRoot, 'knative');
-const SAMPLE = { app: 'my-app-1', endpoint: 'https://app.example.com/events' };
+const SAMPLE = { app: 'my-app-1', endpoint: 'https://app.example.com/events', instance: 'gateway-0' };
 
 /** Turns a CRD structural schema into a JSON Schema Ajv can enforce strictly. */
 function toJsonSchema(node: unknown): unknown {

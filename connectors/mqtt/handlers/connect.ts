@@ -136,6 +136,15 @@ const register: Step = (c) => {
   return true;
 };
 
+/**
+ * The connection directory: a device held by another instance is taken over from it (that instance
+ * ends its connection and says goodbye first), before CONNACK and the connected event.
+ */
+const claim: Step = async (c) => {
+  const ok = await c.s.gw.claim(c.s, c.p.will ?? undefined);
+  return ok && c.s.state !== CLOSED;
+};
+
 /** CONNACK 0x00; v5 states what the gateway supports (§3.2.2.3). */
 const connack: Step = (c) => {
   const { s, p } = c;
@@ -179,6 +188,7 @@ export const connectSteps: ReadonlyArray<readonly [string, Step]> = [
   ['chooseDialect', chooseDialect],
   ['takeOver', takeOver],
   ['register', register],
+  ['claim', claim],
   ['connack', connack],
   ['announceConnected', announceConnected],
 ];

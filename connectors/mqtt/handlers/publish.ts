@@ -7,12 +7,15 @@
 
 import type { IPublishPacket } from 'mqtt-packet';
 import { parseTopic } from '../../../functions/normalize/topic.ts';
+import { REPLY_PREFIX } from '../../../functions/command-dispatch/replies.ts';
 import { resolveContentType } from '../../../functions/content-type/sniff.ts';
 import { mqttReasonFor } from '../../../events/errors.ts';
 import { ACK, encodeAck } from '../codec.ts';
 import { publishEvent, type PublishFields } from '../events.ts';
 import { RC } from '../reason-codes.ts';
-import type { SessionContext, Will } from '../context.ts';
+import type { GatewayCore, SessionContext, Will } from '../context.ts';
+import type { SessionIdentity } from '../events.ts';
+import type { MqttDialect } from '../../../functions/ports/registry.ts';
 import { End } from '../ending.ts';
 import { rfc3339 } from '../../../events/time.ts';
 
@@ -58,6 +61,8 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
   // [MQTT-3.3.2-2] the Topic Name MUST NOT contain wildcard characters.
   if (topic.includes('+') || topic.includes('#')) return refuse(s, p, RC.topicNameInvalid, 'wildcard in a topic name');
 
+  if (topic.startsWith(REPLY_PREFIX) && s.gw.opts.replies !== undefined) return reply(s, p, topic.slice(REPLY_PREFIX.length));
+
   const route = parseTopic(topic, s.dialect);
   if (!route.ok) return refuse(s, p, RC.topicNameInvalid, route.message);
   const target = route.device;
@@ -76,6 +81,20 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
     if (!known.ok) return refuse(s, p, RC.notAuthorized, known.message);
   }
   return accept(s, p, topic);
+}
+
+/**
+ * A device's answer to a request/response command (`command/reply/<id>`): taken when a command
+ * routed to this connection waits for it, else refused as not authorized (v5 0x87).
+ */
+function reply(s: SessionContext, p: IPublishPacket, request: string): void {
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+  const taken = s.gw.opts.replies!({
+    application: s.who!.application, sender: s.who!.device, request, payload,
+    contentType: s.v5 ? p.properties?.contentType : undefined,
+  });
+  if (!taken) return refuse(s, p, RC.notAuthorized, `no command ${request} waits for a reply from this connection`);
+  if (p.qos > 0) s.acks.settle(s.acks.expect(p.messageId!, p.qos), RC.success);
 }
 
 function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
@@ -133,23 +152,33 @@ function refuse(s: SessionContext, p: IPublishPacket, rc: number, message: strin
  * gateway's Will for another device needs publish-as rights), content type checked.
  */
 export async function publishWill(s: SessionContext, will: Will): Promise<void> {
-  const { opts, stats } = s.gw;
-  const route = parseTopic(will.topic, s.dialect);
+  await publishWillOf(s.gw, s.who!, s.dialect!, s.v5 ? will : { ...will, properties: undefined },
+    async (device) => (s.cachedDecision(device) ?? await s.decide(device)).ok,
+    (err) => s.logBusError(err, 'will'));
+}
+
+/**
+ * The Will of a connection of `who` (the session's own, or one a dead instance left in the
+ * directory): `mayActFor` answers whether `who` may publish for another device.
+ */
+export async function publishWillOf(
+  gw: GatewayCore, who: SessionIdentity, dialect: MqttDialect, will: Will,
+  mayActFor: (device: string) => Promise<boolean>, onBusError: (err: unknown) => void,
+): Promise<void> {
+  const { opts, stats } = gw;
+  const route = parseTopic(will.topic, dialect);
   if (!route.ok) return;
   const target = route.device;
-  if (target !== undefined && target !== s.who!.device) {
-    const d = s.cachedDecision(target) ?? await s.decide(target);
-    if (!d.ok) return;
-  }
+  if (target !== undefined && target !== who.device && !await mayActFor(target)) return;
   const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
-  const props = s.v5 ? will.properties : undefined;
+  const props = will.properties;
   const contentType = props?.contentType;
   if (contentType !== undefined && !resolveContentType(contentType, payload).ok) return;
-  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, {
+  const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), who, {
     topic: will.topic, qos: will.qos ?? 0, retain: will.retain === true, payload,
     contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
   });
   stats.willsPublished++;
   // Handed to the bus now (order on the partition); its acceptance is only logged.
-  opts.bus.publish(event).catch((err: unknown) => s.logBusError(err, 'will'));
+  opts.bus.publish(event).catch(onBusError);
 }

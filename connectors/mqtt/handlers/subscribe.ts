@@ -47,4 +47,6 @@ export async function handleSubscribe(s: SessionContext, packet: ISubscribePacke
     granted.push(RC.grantedQos0);
   }
   s.sendPacket({ cmd: 'suback', messageId: packet.messageId!, granted });
+  // Commands the offline queue kept for this connection, in order, once it can receive them.
+  if (granted.includes(RC.grantedQos0)) await s.gw.subscribed(s);
 }
