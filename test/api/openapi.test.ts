@@ -19,7 +19,7 @@ function mounted(oidcIssuer?: string, commands = true): string[] {
   const app = createApiApp({
     registry: new BackendRegistryStore(new MemoryBackend()), tokens: new MemoryTokenStore(), logger: silentLogger,
     config: { apiPort: 0, host: '127.0.0.1', apiUrl: undefined, oidcIssuer, oidcClientId: 'drogue' },
-    ...(commands ? { commands: async () => 202 as const } : {}),
+    ...(commands ? { commands: async () => ({ outcome: 'offline' as const, targets: [], id: 'x' }) } : {}),
   });
   const router = (app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router;
   const out: string[] = [];

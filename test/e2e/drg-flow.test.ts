@@ -32,7 +32,9 @@ let steps = 0;
 
 test.before(async () => {
   // Commands go to the gateway's connected devices (the lead's wiring will put the bus in between).
-  h = await startHarness({ commands: async (r) => { gw.deliverCommand(r.application, r.device, r.command, r.payload); return 202; } });
+  h = await startHarness({
+    commands: async (r) => ({ outcome: gw.deliverCommand(r.application, r.device, r.command, r.payload ?? new Uint8Array()) > 0 ? 'delivered' : 'offline', targets: [], id: 'c' }),
+  });
   bus = new RecordingBus();
   gw = createMqttGateway({ bus, registry: h.registry, listeners: { port: 0, wsPort: false, tlsPort: false, host: '127.0.0.1' } });
   mqttPort = (await gw.listen()).mqtt!.port;
