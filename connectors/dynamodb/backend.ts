@@ -36,6 +36,8 @@ export interface DynamoRegistryOptions {
   instanceId?: string;
   pollIntervalMs?: number;
   lookbackMs?: number;
+  /** A request without an answer this long fails (and is retried, 3 attempts in all). Default 5000. */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -73,7 +75,7 @@ export class DynamoRegistryBackend implements RegistryBackend {
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       credentials: opts.credentials ?? (loopback ? { accessKeyId: 'mooring', secretAccessKey: 'mooring' } : undefined),
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+      requestHandler: { connectionTimeout: 2000, requestTimeout: opts.requestTimeoutMs ?? 5000, throwOnRequestTimeout: true },
     });
     this.tables = tableNames(opts.tablePrefix ?? 'mooring-');
     this.instanceId = opts.instanceId ?? randomBytes(6).toString('hex');

@@ -204,7 +204,9 @@ test('an unreachable DynamoDB is MOORING_UNAVAILABLE (reads, writes, opening); a
   });
   const b = new DynamoRegistryBackend({ endpoint: `http://127.0.0.1:${port}`, tablePrefix: 'none-' });
   try {
+    const t0 = performance.now();
     assert.is(await failure(b.getApplication('a')), 'MOORING_UNAVAILABLE');
+    console.log(`  refused connection: MOORING_UNAVAILABLE after ${(performance.now() - t0).toFixed(0)} ms (3 attempts)`);
     assert.is(await failure(b.findDeviceByAlias('a', 'd')), 'MOORING_UNAVAILABLE');
     assert.is(await failure(b.commit([{ op: 'putApplication', record: app('a'), expect: 'absent' }], [])), 'MOORING_UNAVAILABLE');
     assert.is(await failure(DynamoRegistryBackend.open({ endpoint: `http://127.0.0.1:${port}` })), 'MOORING_UNAVAILABLE');
@@ -220,6 +222,24 @@ test('an unreachable DynamoDB is MOORING_UNAVAILABLE (reads, writes, opening); a
     assert.is(await failure(missing.getDevice('a', 'b')), 'MOORING_UNAVAILABLE');
   } finally {
     await missing.close();
+  }
+});
+
+test('an endpoint that accepts but never answers is MOORING_UNAVAILABLE after the request timeout, not a hang', async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const srv = createServer((sock) => { sockets.add(sock); });
+  const port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)));
+  const b = new DynamoRegistryBackend({ endpoint: `http://127.0.0.1:${port}`, tablePrefix: 'none-', requestTimeoutMs: 300 });
+  try {
+    const t0 = performance.now();
+    assert.is(await failure(b.findDeviceByAlias('a', 'd')), 'MOORING_UNAVAILABLE');
+    const took = performance.now() - t0;
+    console.log(`  silent endpoint: MOORING_UNAVAILABLE after ${took.toFixed(0)} ms (request timeout 300 ms, 3 attempts)`);
+    assert.ok(took < 5000, `took ${took} ms`);
+  } finally {
+    await b.close();
+    for (const sock of sockets) sock.destroy();
+    await new Promise((r) => srv.close(r));
   }
 });
 

@@ -84,6 +84,28 @@ test('20 commits through A in parallel all reach B, each once', async () => {
   }
 });
 
+test('a commit of 100 writes (no room for the change item in its transaction) still reaches B', async () => {
+  const prefix = uniquePrefix('full');
+  const a = await openBackend(prefix, { instanceId: 'a' });
+  const b = await openBackend(prefix, { instanceId: 'b' });
+  const seen: RegistryChange[] = [];
+  b.onChanges((c) => seen.push(...c));
+  try {
+    await waitFor(() => b.feedPolls > 0, 5000, 'B to poll once');
+    await a.commit(
+      Array.from({ length: 100 }, (_, i) => ({ op: 'putDevice' as const, record: dev(`d${i}`, 1), expect: 'absent' as const })),
+      Array.from({ length: 100 }, (_, i) => change(`d${i}`, 1)),
+    );
+    await waitFor(() => seen.length >= 100, 5000, 'B to hear of the 100 changes');
+    assert.is(new Set(seen.map((c) => c.device)).size, 100);
+    assert.ok(seen.every((c) => c.origin === 'remote'));
+    console.log(`  100-write commit: B heard ${seen.length} changes`);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('a listener that unsubscribes hears nothing more; the feed stops polling without listeners', async () => {
   const prefix = uniquePrefix('unsub');
   const a = await openBackend(prefix, { instanceId: 'a' });
