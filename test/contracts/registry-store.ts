@@ -24,7 +24,8 @@ interface Context {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/;
+// chrono's `%.f`: no fraction when it is zero, else 3, 6 or 9 digits (`.120Z` stays as it is).
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(?!0+Z)(\d{3}|\d{6}|\d{9}))?Z$/;
 
 async function rejects(p: Promise<unknown>, code: ErrorCode, what: string): Promise<Error> {
   try {
