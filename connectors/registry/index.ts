@@ -1,7 +1,10 @@
-// Registry adapters (RegistryReader port): the watched YAML file of embedded mode and the
-// in-memory registry it is built on.
+// Registry adapters: the RegistryStore with Drogue's rules (store.ts) on a RegistryBackend
+// (memory, or the watched YAML file of embedded mode: FileRegistry), and the in-memory reader.
 
-export { FileRegistry, parseRegistryText, type FileRegistryOptions, type ReloadOutcome } from './file.ts';
+export { FileBackend, FileRegistry, parseRegistryText, type FileRegistryOptions, type ReloadOutcome } from './file.ts';
+export { BackendRegistryStore } from './store.ts';
+export { MemoryBackend } from './memory-backend.ts';
 export { MemoryRegistry } from './memory.ts';
+export { labelMatcher, parseLabelSelector, type LabelRequirement } from './labels.ts';
 export { validateDocuments, formatProblem, RegistryValidationError, type RegistryContent, type RegistryProblem } from './validate.ts';
 export { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD, DEMO_GATEWAY_CHILD, demoRegistryYaml } from './demo.ts';

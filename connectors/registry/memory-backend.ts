@@ -72,9 +72,7 @@ export class MemoryBackend implements RegistryBackend {
   devicesNow(): StoredDevice[] { return [...this.#devices.values()].flatMap((m) => [...m.values()]); }
 
   commit(writes: readonly BackendWrite[], changes: readonly Omit<RegistryChange, 'origin'>[]): Promise<void> {
-    const run = this.#lock.then(() => this.#commit(writes, changes));
-    this.#lock = run.catch(() => undefined);
-    return run;
+    return this.exclusive(() => this.#commit(writes, changes));
   }
 
   async #commit(writes: readonly BackendWrite[], changes: readonly Omit<RegistryChange, 'origin'>[]): Promise<void> {
@@ -146,31 +144,35 @@ export class MemoryBackend implements RegistryBackend {
     }
   }
 
-  /**
-   * Replaces the whole content (the file backend's hand edits), aliases recomputed from the
-   * resources (first holder wins; the file's validation refuses collisions). Reports `changes`.
-   */
-  replaceAll(applications: readonly StoredApplication[], devices: readonly StoredDevice[], changes: readonly RegistryChange[]): Promise<void> {
-    const run = this.#lock.then(() => {
-      this.#apps.clear();
-      this.#devices.clear();
-      this.#aliases.clear();
-      const claim = (c: AliasClaim) => { if (!this.#aliases.has(aliasId(c))) this.#aliases.set(aliasId(c), c); };
-      for (const a of applications) {
-        this.#apps.set(a.resource.metadata.name, deepFreeze(structuredClone(a)));
-        applicationAliases(a.resource).forEach(claim);
-      }
-      for (const d of devices) {
-        const { application, name } = d.resource.metadata;
-        let byName = this.#devices.get(application);
-        if (!byName) this.#devices.set(application, (byName = new Map()));
-        byName.set(name, deepFreeze(structuredClone(d)));
-        deviceAliases(d.resource).forEach(claim);
-      }
-      this.#emit(changes);
-    });
+  /** Runs `fn` between commits (nothing commits while it runs). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn);
     this.#lock = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Replaces the whole content (the file backend's loads, inside `exclusive`), aliases recomputed
+   * from the resources (first holder wins; the file's validation refuses device collisions).
+   * Reports `changes` (also when empty: content may have changed without a registry event).
+   */
+  replaceNow(applications: readonly StoredApplication[], devices: readonly StoredDevice[], changes: readonly RegistryChange[]): void {
+    this.#apps.clear();
+    this.#devices.clear();
+    this.#aliases.clear();
+    const claim = (c: AliasClaim) => { if (!this.#aliases.has(aliasId(c))) this.#aliases.set(aliasId(c), c); };
+    for (const a of applications) {
+      this.#apps.set(a.resource.metadata.name, deepFreeze(structuredClone(a)));
+      applicationAliases(a.resource).forEach(claim);
+    }
+    for (const d of devices) {
+      const { application, name } = d.resource.metadata;
+      let byName = this.#devices.get(application);
+      if (!byName) this.#devices.set(application, (byName = new Map()));
+      byName.set(name, deepFreeze(structuredClone(d)));
+      deviceAliases(d.resource).forEach(claim);
+    }
+    this.#emit(changes);
   }
 
   onChanges(listener: (changes: readonly RegistryChange[]) => void): () => void {

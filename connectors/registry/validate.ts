@@ -10,6 +10,7 @@ import type {
 } from '../../functions/ports/registry.ts';
 import { MooringError } from '../../events/errors.ts';
 import { parseDuration } from '../push-sink/duration.ts';
+import { applicationNameProblem, DEVICE_NAME_MAX_BYTES } from './rules.ts';
 
 export interface RegistryProblem {
   /** 1-based position of the document in the file. */
@@ -42,8 +43,6 @@ export interface RegistryContent {
   devices: Device[];
 }
 
-/** Kubernetes DNS label: the Drogue rule for application names. */
-const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const PASSWORD_KINDS = ['plain', 'bcrypt', 'sha512'] as const;
 const SHORT_DEVICE_KEYS = ['credentials', 'gatewaySelector', 'alias'] as const;
@@ -260,22 +259,23 @@ function metadata(d: Doc, src: Obj, path: string, kind: 'Application' | 'Device'
   const name = d.str(src.name, p('name'), { required: true, nonEmpty: true });
   const application = kind === 'Device' ? d.str(src.application, p('application'), { required: true, nonEmpty: true }) : undefined;
   d.resource = kind === 'Device' ? `Device ${application ?? '?'}/${name ?? '?'}` : `Application ${name ?? '?'}`;
-  if (kind === 'Application' && name !== undefined && !DNS_LABEL.test(name)) {
-    d.fail(p('name'), `application names are lowercase DNS labels (a-z, 0-9, '-', at most 63): ${JSON.stringify(name)}`);
-  }
-  if (kind === 'Device' && name !== undefined && Buffer.byteLength(name) > 255) d.fail(p('name'), 'device names are at most 255 bytes');
+  const nameProblem = kind === 'Application' && name !== undefined ? applicationNameProblem(name) : undefined;
+  if (nameProblem) d.fail(p('name'), nameProblem);
+  if (kind === 'Device' && name !== undefined && Buffer.byteLength(name) > DEVICE_NAME_MAX_BYTES) d.fail(p('name'), `device names are at most ${DEVICE_NAME_MAX_BYTES} bytes`);
   const labels = d.stringMap(src.labels, p('labels'));
   const annotations = d.stringMap(src.annotations, p('annotations'));
+  const finalizers = d.strings(src.finalizers, p('finalizers'));
   if (name === undefined || (kind === 'Device' && application === undefined)) return undefined;
   const md: Metadata = { name };
   if (application !== undefined) md.application = application;
-  for (const f of ['uid', 'creationTimestamp', 'resourceVersion'] as const) {
+  for (const f of ['uid', 'creationTimestamp', 'resourceVersion', 'deletionTimestamp'] as const) {
     const s = d.str(src[f] instanceof Date ? (src[f] as Date).toISOString() : src[f], p(f));
     if (s !== undefined) md[f] = s;
   }
   if (typeof src.generation === 'number') md.generation = src.generation;
   if (labels) md.labels = labels;
   if (annotations) md.annotations = annotations;
+  if (finalizers && finalizers.length > 0) md.finalizers = finalizers;
   return md;
 }
 
@@ -317,7 +317,9 @@ function applicationDoc(d: Doc, o: Obj): Application | undefined {
     const ep = endpoint(d, kn.endpoint, 'spec.knative.endpoint');
     out.knative = { ...kn, ...(ep ? { endpoint: ep } : {}) };
   }
-  return md ? { kind: 'Application', metadata: md, spec: out } : undefined;
+  if (!md) return undefined;
+  const status = d.obj(o.status, 'status');
+  return { kind: 'Application', metadata: md, spec: out, ...(status && Object.keys(status).length > 0 ? { status } : {}) };
 }
 
 function deviceDoc(d: Doc, o: Obj): Device | undefined {
@@ -357,7 +359,9 @@ function deviceDoc(d: Doc, o: Obj): Device | undefined {
       if (a) out.alias = a;
     }
   }
-  return md ? { kind: 'Device', metadata: md as Device['metadata'], spec: out } : undefined;
+  if (!md) return undefined;
+  const status = d.obj(o.status, 'status');
+  return { kind: 'Device', metadata: md as Device['metadata'], spec: out, ...(status && Object.keys(status).length > 0 ? { status } : {}) };
 }
 
 interface Located<T> { value: T; document: number; resource: string }

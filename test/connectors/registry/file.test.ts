@@ -7,6 +7,7 @@ import {
   DEMO_APPLICATION, DEMO_DEVICE, DEMO_GATEWAY_CHILD, DEMO_PASSWORD, FileRegistry, RegistryValidationError, type ReloadOutcome,
 } from '../../../connectors/registry/index.ts';
 import type { Logger } from '../../../functions/ports/runtime.ts';
+import { verifyPassword } from '../../../functions/authz/passwords.ts';
 
 const LONG = `
 kind: Application
@@ -57,7 +58,14 @@ test('without a path a demo file is created in the data dir and loaded', async (
     const app = await reg.getApplication(DEMO_APPLICATION);
     assert.is(app?.spec.knative?.endpoint?.url, 'http://localhost:8081/');
     const dev = await reg.getDevice(DEMO_APPLICATION, DEMO_DEVICE);
-    assert.equal(dev?.spec.authentication?.credentials, [{ pass: DEMO_PASSWORD }]);
+    // The plain demo password is hashed, in force and in the file.
+    const [cred] = dev?.spec.authentication?.credentials ?? [];
+    assert.ok(cred && 'pass' in cred && await verifyPassword(cred.pass, DEMO_PASSWORD));
+    assert.match(JSON.stringify(cred), '"sha512":"$6$');
+    const text = await readFile(join(dir, 'registry.yaml'), 'utf8');
+    assert.not.match(text, DEMO_PASSWORD);
+    assert.match(text, 'sha512: $6$');
+    assert.match(text, '# The short form from the Drogue documentation', 'comments stay');
     const child = await reg.getDevice(DEMO_APPLICATION, DEMO_GATEWAY_CHILD);
     assert.equal(child?.spec.gatewaySelector?.matchNames, [DEMO_DEVICE]);
   } finally { await reg.close(); }

@@ -83,7 +83,7 @@ test('validation messages name document, resource and field path', () => {
     dev('d3', { authentication: { credentials: [{ user: { username: '', password: { plain: 'x', bcrypt: 'y' } } }] } }),
   ]);
   const expect = [
-    "document 1 (Application App_1): metadata.name: application names are lowercase DNS labels",
+    "document 1 (Application App_1): metadata.name: application names are lowercase",
     "document 2 (Device app1/d1): spec.authentication.credentials[1]: unknown credential kind 'token'",
     'document 3 (Device app1/d2): spec.alias[1]: must be a string, not number 7',
     'document 3 (Device app1/d2): spec.gatewaySelector.matchNames: must be a list of strings',
