@@ -4,6 +4,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TokenStore } from '../functions/ports/tokens.ts';
+import { DEMO_USER as DEMO_USER_ID } from '../connectors/registry/demo.ts';
 import { quickCheck, tokenMatches } from './tokens/format.ts';
 import { FileTokenStore } from './tokens/file.ts';
 import { issueAccessToken } from './tokens/routes.ts';
@@ -21,7 +22,8 @@ export function openTokenStore(dataDir: string): Promise<FileTokenStore> {
   return FileTokenStore.open(join(dataDir, 'tokens.json'));
 }
 
-export const DEMO_USER = { id: 'demo', username: 'demo' } as const;
+/** The embedded demo user, owner of the demo application (connectors/registry/demo.ts). */
+export const DEMO_USER = { id: DEMO_USER_ID, username: DEMO_USER_ID } as const;
 
 /**
  * The embedded demo user's access token, for `drg login <url> --access-token demo:<token>`: kept

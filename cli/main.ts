@@ -16,11 +16,13 @@ async function main(): Promise<void> {
     logger,
     onDemoEvent: (event) => console.log(`[demo-app sink] ${describeEvent(event)}`),
   });
-  const { mqtt, ingress, demoSink } = mooring;
+  const { mqtt, ingress, demoSink, demoUser } = mooring;
+  const apiUrl = `http://localhost:${mooring.api.port}`;
   const lines = [
     '',
     `Mooring is running (${config.kafkaBrokers ? `single-host mode, Kafka at ${config.kafkaBrokers.join(',')}` : 'embedded mode, in-memory broker'})`,
-    `  registry        ${mooring.registry.path}  (edits apply live)`,
+    `  registry        ${mooring.registryDescription}`,
+    `  management API  ${apiUrl}  (drg, curl; OpenAPI at ${apiUrl}/api)`,
     ...(mqtt.mqtt ? [`  MQTT            tcp://localhost:${mqtt.mqtt.port}`] : []),
     ...(mqtt.mqtts ? [`  MQTT over TLS   ssl://localhost:${mqtt.mqtts.port}`] : []),
     ...(mqtt.ws ? [`  MQTT over WS    ws://localhost:${mqtt.ws.port}/mqtt`] : []),
@@ -32,6 +34,19 @@ async function main(): Promise<void> {
     lines.push(
       'Try it:',
       `  mosquitto_pub -h localhost -p ${mqtt.mqtt.port} -u '${DEMO_DEVICE}@${DEMO_APPLICATION}' -P ${DEMO_PASSWORD} -t temperature -m '{"temp":21.5}'`,
+      '',
+    );
+  }
+  if (demoSink && demoUser && mqtt.mqtt) {
+    const device = { metadata: { name: 'my-device', application: DEMO_APPLICATION }, spec: { authentication: { credentials: [{ pass: 'my-secret' }] } } };
+    lines.push(
+      `The demo user '${demoUser.username}' owns ${DEMO_APPLICATION}; its access token: ${demoUser.token}`,
+      'Create a device through the API, then publish as it:',
+      `  curl -u '${demoUser.username}:${demoUser.token}' -H 'Content-Type: application/json' -d '${JSON.stringify(device)}' ${apiUrl}/api/registry/v1alpha1/apps/${DEMO_APPLICATION}/devices`,
+      `  mosquitto_pub -h localhost -p ${mqtt.mqtt.port} -u 'my-device@${DEMO_APPLICATION}' -P my-secret -t temperature -m '{"temp":22}'`,
+      'Or with Drogue\'s CLI (cargo install drg --version 0.11.0):',
+      `  drg login ${apiUrl} --access-token '${demoUser.username}:${demoUser.token}'`,
+      `  drg get devices --app ${DEMO_APPLICATION}`,
       '',
     );
   }

@@ -14,13 +14,15 @@ import { createResolver, startEmbeddedBroker } from '../connectors/knative/resol
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
 import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
-import { FileRegistry } from '../connectors/registry/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
 import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
+import { openRegistry } from './registry.ts';
+import { DEMO_USER, demoAccessToken, openTokenStore, startApi, type ApiServer } from '../api/index.ts';
+import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
@@ -31,7 +33,13 @@ import type { ConnectionDirectory } from '../functions/ports/directory.ts';
 
 export interface Mooring {
   config: Readonly<Config>;
-  registry: FileRegistry;
+  registry: RegistryStore;
+  /** Where the registry lives, for the start-up text. */
+  registryDescription: string;
+  /** The management API (registry, tokens, admin, commands, discovery). */
+  api: ApiServer;
+  /** The demo user's access token (embedded demo only). */
+  demoUser: { username: string; token: string } | undefined;
   bus: EventBus;
   gateway: MqttGateway;
   mqtt: GatewayAddresses;
@@ -117,12 +125,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       demoSink = await startDemoSink(config.host, config.demoSinkPort, (e) => opts.onDemoEvent?.(e));
       closers.push(() => demoSink!.close());
     }
-    const registry = await FileRegistry.open({
-      path: config.registryPath,
-      dataDir: config.dataDir,
-      demoEndpoint: demoSink?.url,
-      logger: logger.child({ component: 'registry' }),
-    });
+    const opened = await openRegistry(config, { demoEndpoint: demoSink?.url, logger: logger.child({ component: 'registry' }) });
+    const registry = opened.store;
     closers.push(() => registry.close());
 
     // Closed in reverse: the bus drains its in-flight deliveries before the sinks and transport go.
@@ -222,8 +226,25 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
 
+    // The management API; in the embedded demo, a demo user with an access token.
+    const tokens = await openTokenStore(config.dataDir);
+    const demoUser = demoSink ? await demoAccessToken(tokens, config.dataDir) : undefined;
+    const publicHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const api = await startApi({
+      registry, tokens, config, logger,
+      endpoints: {
+        ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
+        ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
+        ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
+      },
+      users: demoUser ? [DEMO_USER] : [],
+      commands: (request) => commands.sendCommand(request),
+    });
+    closers.push(() => api.close());
+
     return {
-      config, registry, bus, gateway, mqtt, ingress, demoSink, deadLetters,
+      config, registry, registryDescription: opened.description, api, demoUser,
+      bus, gateway, mqtt, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory,
       close,

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const hashes = hashesFile ? JSON.parse(readFileSync(hashesFile, 'utf8')) as string[] : undefined;
   writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl, hashes));
   const config = configFromEnv(process.env, {
-    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0,
+    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
     logLevel: 'silent', stopDrainMs: 200,
   });
   const mooring = await startMooring(config, { logger: silentLogger });

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 export const DEMO_APPLICATION = 'demo-app';
 export const DEMO_DEVICE = 'demo-device';
 export const DEMO_PASSWORD = 'demo-secret';
+/** The demo user (id = username) who owns the demo application; its access token is printed at start-up. */
+export const DEMO_USER = 'demo';
 /** A device without credentials that lists DEMO_DEVICE as its gateway. */
 export const DEMO_GATEWAY_CHILD = 'demo-sensor';
 
@@ -22,6 +24,9 @@ kind: Application
 metadata:
   name: ${DEMO_APPLICATION}
   uid: ${uid()}
+# Who may manage it through the API (drg, curl): its owner, and members by role.
+access:
+  owner: ${DEMO_USER}
 spec:
 ${knative}---
 kind: Device

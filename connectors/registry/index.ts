@@ -7,4 +7,4 @@ export { MemoryBackend } from './memory-backend.ts';
 export { MemoryRegistry } from './memory.ts';
 export { labelMatcher, parseLabelSelector, type LabelRequirement } from './labels.ts';
 export { validateDocuments, formatProblem, RegistryValidationError, type RegistryContent, type RegistryProblem } from './validate.ts';
-export { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD, DEMO_GATEWAY_CHILD, demoRegistryYaml } from './demo.ts';
+export { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD, DEMO_USER, DEMO_GATEWAY_CHILD, demoRegistryYaml } from './demo.ts';
