@@ -100,9 +100,12 @@ test('a raw publish reaches the application as io.drogue.event.v1 with Drogue Cl
   assert.is(got.body, '{"temp":21.5}');
   const ceHeaders = Object.keys(h).filter((k) => k.startsWith('ce-')).sort();
   assert.equal(ceHeaders, [
-    'ce-application', 'ce-device', 'ce-id', 'ce-instance', 'ce-partitionkey', 'ce-sender',
+    'ce-application', 'ce-device', 'ce-deviceuid', 'ce-id', 'ce-instance', 'ce-partitionkey', 'ce-sender',
     'ce-source', 'ce-specversion', 'ce-subject', 'ce-time', 'ce-type',
   ], 'exactly Drogue\'s attributes: no publish metadata, no pipeline stage');
+  // The registry gave the hand-written device a uid (written back into the file); the target's
+  // uid is what normalize adds for gateway traffic (the published event carried none).
+  assert.is(h['ce-deviceuid'], (await mooring.registry.getDevice('app1', 'my device'))!.metadata.uid);
 });
 
 test('an app answering 503 twice then 200 receives the event three times and it is delivered once', async () => {
