@@ -253,3 +253,78 @@ export function commandEvent(init: CommandInit): CloudEvent {
   if (init.contentType !== undefined) event.datacontenttype = init.contentType;
   return event;
 }
+
+export interface RegistryChangeInit extends Base {
+  /** Drogue's `instance` (default `drogue`). */
+  instance: string;
+  kind: 'application' | 'device';
+  application: string;
+  /** For device changes. */
+  device?: string | undefined;
+  /** The changed path: `.`, `.metadata`, `.spec.<key>`, `.status.<key>`. */
+  path: string;
+  revision: number;
+  uid: string;
+}
+
+/**
+ * io.drogue.registry.change.application|device, as Drogue's registry sends one per changed path
+ * (registry-events): source `drogue:/{instance}/{app}[/{device}]` (the device segment encoded as
+ * in drogueSource, since device names may hold any character), subject = the path, partitionkey
+ * `{instance}/{app}[/{device}]`, JSON data `{"revision", "uid"}`.
+ */
+export function registryChangeEvent(init: RegistryChangeInit): CloudEvent {
+  const device = init.kind === 'device' ? init.device : undefined;
+  const extensions: Record<string, ExtensionValue> = {
+    instance: init.instance,
+    application: init.application,
+    partitionkey: device === undefined ? `${init.instance}/${init.application}` : `${init.instance}/${init.application}/${device}`,
+  };
+  if (device !== undefined) extensions.device = device;
+  return {
+    specversion: '1.0',
+    id: init.id,
+    source: device === undefined ? `drogue:/${init.instance}/${init.application}` : `drogue:/${init.instance}/${init.application}/${drogueEncode(device)}`,
+    type: init.kind === 'application' ? EventTypes.registryChangeApplication : EventTypes.registryChangeDevice,
+    subject: init.path,
+    time: init.time,
+    datacontenttype: 'application/json',
+    data: new TextEncoder().encode(JSON.stringify({ revision: init.revision, uid: init.uid })),
+    extensions,
+  };
+}
+
+export interface RegistryNotificationInit extends Base {
+  instance: string;
+  application: string;
+  device: string;
+  /** The device's uid as the registry event carries it. */
+  deviceUid: string;
+}
+
+/**
+ * io.drogue.registry.v1 in an application's stream for a device registry change (Drogue's
+ * device-management-controller): subject `devices`, device = sender = the device name, deviceuid
+ * = senderuid, an empty body (`application/octet-stream`).
+ */
+export function registryNotificationEvent(init: RegistryNotificationInit): CloudEvent {
+  return {
+    specversion: '1.0',
+    id: init.id,
+    source: drogueSource(init.application, init.device),
+    type: EventTypes.registry,
+    subject: 'devices',
+    time: init.time,
+    datacontenttype: 'application/octet-stream',
+    data: new Uint8Array(0),
+    extensions: {
+      application: init.application,
+      device: init.device,
+      sender: init.device,
+      instance: init.instance,
+      partitionkey: droguePartitionKey(init.application, init.device),
+      deviceuid: init.deviceUid,
+      senderuid: init.deviceUid,
+    },
+  };
+}

@@ -12,6 +12,10 @@ export const EventTypes = {
   command: 'io.mooring.command.v1',
   /** Registry change notification in an application's stream. */
   registry: 'io.drogue.registry.v1',
+  /** A change of an application in the registry (Drogue's registry topic), one per changed path. */
+  registryChangeApplication: 'io.drogue.registry.change.application',
+  /** A change of a device in the registry, one per changed path. */
+  registryChangeDevice: 'io.drogue.registry.change.device',
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
