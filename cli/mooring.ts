@@ -21,6 +21,7 @@ import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
 import { openRegistry } from './registry.ts';
+import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
 import { DEMO_USER, demoAccessToken, openTokenStore, startApi, type ApiServer } from '../api/index.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
@@ -225,6 +226,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     // ----
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
+    // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
+    const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
+    closers.push(async () => stopChangeEvents());
 
     // The management API; in the embedded demo, a demo user with an access token.
     const tokens = await openTokenStore(config.dataDir);

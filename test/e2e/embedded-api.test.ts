@@ -1,6 +1,6 @@
 // Embedded mode as `npm start` wires it, driven the way a newcomer does from the printed lines:
 // the demo user's access token creates a device through the management API (its plain password
-// stored hashed in the registry file), the device connects and publishes over MQTT and the demo
+// stored hashed in the registry file; the application's stream gets io.drogue.registry.v1), the device connects and publishes over MQTT and the demo
 // application's sink receives it, a command through the API reaches it (outcome header), a
 // command with a TTL for an offline device is queued, disabling the device through GET → edit →
 // PUT ends its session and refuses the next connect, anonymous writes are refused, discovery
@@ -83,6 +83,10 @@ test('a device created with the demo token connects and publishes; its password 
   });
   assert.is(created.status, 201);
   assert.match(created.headers.get('location') ?? '', `${DEVICES}/my-device`);
+  // The change reaches the application's stream as Drogue's registry notification.
+  await until('io.drogue.registry.v1 at the demo sink', () => received.some((e) => e.type === 'io.drogue.registry.v1' && e.extensions.device === 'my-device'));
+  const note = received.find((e) => e.type === 'io.drogue.registry.v1')!;
+  assert.equal([note.subject, note.extensions.sender, note.data?.length ?? 0], ['devices', 'my-device', 0]);
   const file = readFileSync(join(dir, 'registry.yaml'), 'utf8');
   assert.ok(!file.includes('my-secret'), 'no plain password in the registry file');
   assert.match(file, /sha512: \$6\$/);
