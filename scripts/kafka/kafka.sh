@@ -28,13 +28,10 @@ HEAP="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
-die() { echo "kafka: $*" >&2; exit 1; }
-
-run_dir() {
-  local id="${1:-default}"
-  [[ "$id" =~ ^[A-Za-z0-9._-]+$ ]] || die "invalid broker id '$id'"
-  echo "$HOME_DIR/run/$id"
-}
+SERVER_NAME=kafka SERVER_KIND=broker SERVER_LOG=kafka.log
+# shellcheck source=../lib/local-server.sh
+source "$ROOT/scripts/lib/local-server.sh"
+server_marker() { echo "kafka.Kafka $1/server.properties"; }
 
 provision() {
   [ -f "$LIBS/.complete" ] && return 0
@@ -54,22 +51,6 @@ provision() {
   mv "$tmp" "$LIBS"
   touch "$LIBS/.complete"
 }
-
-# The pid of broker <dir> when its process is alive and really is our Kafka, else nothing.
-live_pid() {
-  local dir="$1" pid
-  [ -f "$dir/pid" ] || return 0
-  pid="$(cat "$dir/pid")"
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $dir/server.properties"; then
-    echo "$pid"
-  fi
-}
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-
-log_tail() { [ -f "$1/kafka.log" ] && tail -n 30 "$1/kafka.log" >&2 || true; }
 
 write_config() {
   local dir="$1" port="$2" cport="$3"
@@ -144,29 +125,6 @@ start() {
     die "broker '$id' did not become ready within ${START_TIMEOUT}s"
   fi
   cat "$dir/address"
-}
-
-stop() {
-  local id="${1:-default}" signal="${2:-TERM}" dir pid waited=0
-  dir="$(run_dir "$id")"
-  pid="$(live_pid "$dir")"
-  [ -z "$pid" ] && { rm -f "$dir/pid"; return 0; }
-  kill "-$signal" "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then kill -KILL "$pid" 2>/dev/null || true; fi
-    sleep 0.1; waited=$((waited + 1))
-    [ "$waited" -gt $((STOP_TIMEOUT * 10 + 100)) ] && die "broker '$id' (pid $pid) does not exit"
-  done
-  rm -f "$dir/pid"
-}
-
-status() {
-  local dir pid
-  dir="$(run_dir "${1:-default}")"
-  pid="$(live_pid "$dir")"
-  if [ -n "$pid" ]; then cat "$dir/address"; return 0; fi
-  echo "kafka: broker '${1:-default}' is not running" >&2
-  return 3
 }
 
 cmd="${1:-}"; shift || true
