@@ -3,7 +3,7 @@
 // process, stopped at exit). Fault tests stop and restart the same broker (same port, same data
 // dir) through `stop`/`kill`/`restart`, which works for any broker kafka.sh started.
 
-import { execFile } from 'node:child_process';
+import { killAtExit, runServerScript } from './local-server.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,14 +26,7 @@ export interface TestKafka {
   restart(): Promise<void>;
 }
 
-function kafkaSh(args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile('bash', [SCRIPT, ...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kafka.sh ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolvePromise(stdout.trim());
-    });
-  });
-}
+const kafkaSh = (args: string[], timeoutMs: number): Promise<string> => runServerScript(SCRIPT, ROOT, args, timeoutMs);
 
 /** The kafka.sh broker id serving `address`, if kafka.sh started it. */
 function findBrokerId(address: string): string | undefined {
@@ -80,14 +73,7 @@ async function startOrReuse(): Promise<TestKafka> {
   const id = `test-${process.pid}`;
   await kafkaSh(['provision'], 600_000);
   const address = await kafkaSh(['start', id], 150_000);
-  process.once('exit', () => {
-    // Synchronous: the broker must not outlive the test process.
-    try {
-      const pid = Number(readFileSync(join(RUN_DIR, id, 'pid'), 'utf8'));
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch { /* already gone */ }
-    rmSync(join(RUN_DIR, id), { recursive: true, force: true });
-  });
+  killAtExit(RUN_DIR, id);
   return controlled([address], id);
 }
 
@@ -117,18 +103,11 @@ export async function startOwnKafka(prefix: string): Promise<OwnKafka> {
   const id = `${prefix}-${process.pid}`;
   await kafkaSh(['provision'], 600_000);
   const address = await kafkaSh(['start', id], 150_000);
-  const onExit = (): void => {
-    try {
-      const pid = Number(readFileSync(join(RUN_DIR, id, 'pid'), 'utf8'));
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch { /* already gone */ }
-    rmSync(join(RUN_DIR, id), { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
+  const forget = killAtExit(RUN_DIR, id);
   return {
     ...controlled([address], id),
     async close() {
-      process.removeListener('exit', onExit);
+      forget();
       await kafkaSh(['kill', id], 60_000).catch(() => undefined);
       rmSync(join(RUN_DIR, id), { recursive: true, force: true });
     },

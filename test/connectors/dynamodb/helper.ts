@@ -3,25 +3,17 @@
 // (one per process, killed at exit). Every test works in tables of its own prefix, so tests sharing
 // the server never see each other's items.
 
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killAtExit, runServerScript } from '../../helpers/local-server.ts';
 import { DynamoRegistryBackend, type DynamoRegistryOptions } from '../../../connectors/dynamodb/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCRIPT = join(ROOT, 'scripts/dynamodb/dynamodb.sh');
 const RUN_DIR = join(process.env.MOORING_DYNAMODB_HOME ?? join(ROOT, '.cache/dynamodb'), 'run');
 
-function dynamoSh(args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile('bash', [SCRIPT, ...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`dynamodb.sh ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolvePromise(stdout.trim());
-    });
-  });
-}
+const dynamoSh = (args: string[], timeoutMs: number): Promise<string> => runServerScript(SCRIPT, ROOT, args, timeoutMs);
 
 let shared: Promise<string> | undefined;
 
@@ -32,13 +24,7 @@ export function ensureDynamo(): Promise<string> {
     if (env) return env;
     const id = `test-${process.pid}`;
     const endpoint = await dynamoSh(['start', id], 90_000);
-    process.once('exit', () => {
-      try {
-        const pid = Number(readFileSync(join(RUN_DIR, id, 'pid'), 'utf8'));
-        if (pid > 0) process.kill(pid, 'SIGKILL');
-      } catch { /* already gone */ }
-      rmSync(join(RUN_DIR, id), { recursive: true, force: true });
-    });
+    killAtExit(RUN_DIR, id);
     return endpoint;
   })();
   return shared;
