@@ -40,11 +40,6 @@ function parseDocs(text: string, source?: string): { docs: Doc[]; content: Regis
   return { docs, content: validateDocuments(docs.map((doc) => doc.toJS()), source) };
 }
 
-/** Parses a registry file's text and validates it; throws RegistryValidationError. */
-export function parseRegistryText(text: string, source?: string): RegistryContent {
-  return parseDocs(text, source).content;
-}
-
 /** The text of a registry without resources (a comment, so that it is not taken for a truncated file). */
 const EMPTY = '# Mooring registry: no resources yet\n';
 

@@ -6,7 +6,7 @@ import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { isRetriableStatus } from '../../../functions/ports/bus.ts';
 import { decodeHttp, encodeHttpBinary } from '../../../events/bindings/http.ts';
 import { createPushSink, pushTargetsFromRegistry } from '../../../connectors/push-sink/index.ts';
-import { MemoryRegistry } from '../../../connectors/registry/index.ts';
+import { BackendRegistryStore, MemoryBackend } from '../../../connectors/registry/index.ts';
 import { isMooringError, MooringError } from '../../../events/errors.ts';
 
 const event = (id = '1', subject = 'temp'): CloudEvent => ({
@@ -190,11 +190,12 @@ test('invalid endpoint configuration is refused at construction', () => {
 });
 
 test('pushTargetsFromRegistry: enabled applications with an endpoint url', async () => {
-  const reg = MemoryRegistry.fromDocuments([
-    { kind: 'Application', metadata: { name: 'a' }, spec: { knative: { endpoint: { url: 'http://a/' } } } },
-    { kind: 'Application', metadata: { name: 'b' }, spec: {} },
-    { kind: 'Application', metadata: { name: 'c' }, spec: { core: { disabled: true }, knative: { endpoint: { url: 'http://c/' } } } },
-  ]);
+  const reg = new BackendRegistryStore(new MemoryBackend());
+  for (const app of [
+    { metadata: { name: 'a' }, spec: { knative: { endpoint: { url: 'http://a/' } } } },
+    { metadata: { name: 'b' }, spec: {} },
+    { metadata: { name: 'c' }, spec: { core: { disabled: true }, knative: { endpoint: { url: 'http://c/' } } } },
+  ]) await reg.createApplication(app);
   assert.equal(await pushTargetsFromRegistry(reg), [{ application: 'a', endpoint: { url: 'http://a/' } }]);
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { MemoryRegistry, RegistryValidationError, validateDocuments } from '../../../connectors/registry/index.ts';
+import { RegistryValidationError, validateDocuments } from '../../../connectors/registry/index.ts';
 
 const app = (name = 'app1', spec: object = {}) => ({ kind: 'Application', metadata: { name }, spec });
 const dev = (name: string, spec: object = {}, application = 'app1') => ({ kind: 'Device', metadata: { name, application }, spec });
@@ -124,22 +124,6 @@ test('the same name twice on one device, and equal aliases in different applicat
     dev('d1', { alias: ['d1', 'x'], authentication: { credentials: [{ user: { username: 'd1', password: 'p', unique: true } }] } }, 'a'),
     dev('d1', { alias: ['x'] }, 'b'),
   ]);
-});
-
-test('MemoryRegistry: fromDocuments, replace notifies, invalid replace keeps content', async () => {
-  const reg = MemoryRegistry.fromDocuments([app(), dev('d1')]);
-  let changes = 0;
-  const off = reg.onChange(() => { changes++; });
-  reg.replaceDocuments([app(), dev('d2')]);
-  assert.is(changes, 1);
-  assert.ok(await reg.getDevice('app1', 'd2'));
-  assert.throws(() => reg.replaceDocuments([dev('d3')]), (e: Error) => e instanceof RegistryValidationError);
-  assert.ok(await reg.getDevice('app1', 'd2'));
-  assert.is(changes, 1);
-  off();
-  reg.replaceDocuments([app()]);
-  assert.is(changes, 1);
-  assert.equal(await reg.listDevices('app1'), []);
 });
 
 test.run();

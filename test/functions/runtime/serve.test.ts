@@ -7,10 +7,12 @@ import { silentLogger, systemClock, type FunctionContext, type MooringFunction }
 import { decodeHttp, encodeHttpBinary } from '../../../events/bindings/http.ts';
 import { serve } from '../../../functions/runtime/serve.ts';
 import { loadFunction, main } from '../../../functions/runtime/main.ts';
-import { MemoryRegistry } from '../../../connectors/registry/index.ts';
+import { BackendRegistryStore, MemoryBackend } from '../../../connectors/registry/index.ts';
+
+const emptyRegistry = () => new BackendRegistryStore(new MemoryBackend());
 
 const ctx: FunctionContext = {
-  registry: new MemoryRegistry(), clock: systemClock, logger: silentLogger, instance: 'drogue', newId: () => 'new-id',
+  registry: emptyRegistry(), clock: systemClock, logger: silentLogger, instance: 'drogue', newId: () => 'new-id',
 };
 
 /** Lets a test hold the `slow` event inside the function. */
@@ -176,7 +178,7 @@ test('SIGTERM drains when handleSignals is on', async () => {
 
 test('main: MOORING_FUNCTION selects the function; unknown names are refused', async () => {
   const h = await main({
-    registry: () => new MemoryRegistry(),
+    registry: () => emptyRegistry(),
     functionName: 'test-fn', port: 0,
     logger: silentLogger,
     load: async (name) => { assert.is(name, 'test-fn'); return testFn; },
@@ -187,7 +189,7 @@ test('main: MOORING_FUNCTION selects the function; unknown names are refused', a
     await h.close();
   }
   await loadFunction('nope').then(() => assert.unreachable(), (err: Error) => assert.match(err.message, 'one of: normalize, content-type, authz'));
-  await main({ registry: () => new MemoryRegistry(), functionName: undefined, logger: silentLogger }).then(
+  await main({ registry: () => emptyRegistry(), functionName: undefined, logger: silentLogger }).then(
     () => assert.unreachable(), (err: Error) => assert.match(err.message, 'MOORING_FUNCTION is not set'));
 });
 
