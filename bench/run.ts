@@ -59,7 +59,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
   try {
     await sleep(300);
     let warmUpNote: string | undefined;
-    if (running.countAt.kind === 'sink') {
+    if (running.countAt.kind === 'sink' && scenario !== 'connections') {
       // Measured anyway when it fails: PUBACK figures stand; delivered counts then tell the story.
       await warmUp(running, sinkPort, 30_000).catch((e: Error) => { warmUpNote = e.message; });
     }
