@@ -21,6 +21,7 @@ import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
 import { openRegistry, openTokens } from './registry.ts';
+import { hashPool } from '../functions/authz/hash-pool.ts';
 import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
 import { DEMO_USER, demoAccessToken, startApi, type ApiServer } from '../api/index.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
@@ -224,6 +225,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
     await bus.addTrigger(cmdTriggers.delivery, gatewaySubscriber(gateway));
     // ----
+    hashPool.warm(); // password hashes off the event loop, ready before the first connect
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.

@@ -61,6 +61,14 @@ export class HashPool {
     });
   }
 
+  /**
+   * Starts every worker now (they stay idle, not keeping the process alive), so the first connects
+   * do not wait for a worker to load, and the workers' memory is there from start-up.
+   */
+  warm(): void {
+    while (!this.failed && this.slots.length < this.size) if (this.start() === undefined) break;
+  }
+
   /** Ends the workers; jobs still running are computed inline. */
   async close(): Promise<void> {
     const slots = this.slots.splice(0);

@@ -48,6 +48,19 @@ test('the event loop keeps turning while 30 sha512-crypt verifications run', asy
   assert.ok(ticks > 0, 'a 1 ms timer ran while the hashes were computed');
 });
 
+test('warm starts every worker before the first hash', async () => {
+  const pool = new HashPool(2);
+  try {
+    pool.warm();
+    assert.is(pool.stats().workers, 2);
+    const key = Buffer.from('w');
+    assert.is(await pool.hash({ kind: 'sha512', key, setting: '$6$w$' }), sha512Crypt(key, '$6$w$'));
+    assert.equal(pool.stats(), { byWorkers: 1, inline: 0, workers: 2 });
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a closed pool still answers, inline', async () => {
   const pool = new HashPool(1);
   const key = Buffer.from('k');
