@@ -22,7 +22,8 @@ const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-PO
 const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
 
 function defaultCiphers(): string {
-  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).join(':');
+  // node's defaults end with `!PSK`, which would remove the PSK suites for good, even listed after it.
+  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_') && c !== '!PSK').join(':');
   return `${TLS13_SUITES}:${rest}:${PSK_CIPHERS}`;
 }
 

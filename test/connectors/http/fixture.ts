@@ -3,7 +3,7 @@
 // port; `post` sends with node's fetch, `curl` runs the curl CLI (status, headers, body).
 
 import { execFile } from 'node:child_process';
-import { createHttpEndpoint, type HttpEndpoint, type HttpEndpointOptions } from '../../../connectors/http/index.ts';
+import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint, type HttpEndpointOptions } from '../../../connectors/http/index.ts';
 import type { Application, Device } from '../../../functions/ports/registry.ts';
 import { app, device, memoryRegistry, type MemoryRegistry } from '../../helpers/memory-registry.ts';
 import { RecordingBus } from '../../helpers/mqtt-recording-bus.ts';
@@ -37,6 +37,7 @@ export interface HttpFixture {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
+  addresses: HttpAddresses;
   post(path: string, init?: { body?: string | Uint8Array; headers?: Record<string, string>; user?: string }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -52,7 +53,7 @@ export async function httpFixture(options: Partial<HttpEndpointOptions> = {}, do
   const port = addr.http!.port;
   const url = `http://127.0.0.1:${port}`;
   return {
-    endpoint, bus, registry, url, port,
+    endpoint, bus, registry, url, port, addresses: addr,
     post: (path, init = {}) => fetch(url + path, {
       method: 'POST',
       headers: { ...(init.user !== undefined ? { authorization: basic(init.user) } : {}), ...init.headers },
