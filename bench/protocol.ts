@@ -57,6 +57,8 @@ export interface HttpJob extends JobBase {
   /** `/v1/<channel>` */
   path: string;
   clients: number;
+  /** Client i authenticates as identity i % identities (the target's registered devices). */
+  identities: number;
   messagesPerClient: number;
   payloadBytes: number;
   countAt: CountAt;

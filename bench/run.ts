@@ -45,7 +45,7 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
     case 'http':
       if (t.httpPort === undefined) throw new Error('the target has no HTTP device endpoint');
       return {
-        ...base, scenario, httpPort: t.httpPort, path: `/v1/${t.topic}`, clients: o.publishers * o.window,
+        ...base, scenario, httpPort: t.httpPort, path: `/v1/${t.topic}`, clients: o.publishers * o.window, identities: o.publishers,
         messagesPerClient: Math.max(1, Math.floor(o.qos1Messages / o.window)), payloadBytes: o.payloadBytes, countAt: t.countAt,
       };
     case 'connections':

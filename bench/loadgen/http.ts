@@ -62,7 +62,7 @@ export async function ingestHttp(job: HttpJob, started: Started): Promise<Measur
   started();
   const t0 = now();
   await Promise.all(sockets.map((socket, i) => new Promise<void>((resolve) => {
-    const bytes = request(job, i % Math.max(1, job.clients));
+    const bytes = request(job, i % Math.max(1, job.identities));
     let left = job.messagesPerClient;
     let sentAt = 0;
     const send = (): void => {
