@@ -93,6 +93,17 @@ interface AsDecision extends Decision {
   readonly uid: string | undefined;
 }
 
+/** A connection's last successful authentication: a keep-alive client is not checked again per request. */
+interface Remembered {
+  readonly key: string;
+  readonly who: Authenticated;
+  readonly expires: number;
+  readonly epoch: number;
+}
+
+const kRemembered = Symbol('mooring.http.authenticated');
+type RememberingSocket = object & { [kRemembered]?: Remembered };
+
 export class HttpAuth {
   private readonly cache: AuthzCache<AsDecision>;
   private epoch = 0;
@@ -103,8 +114,25 @@ export class HttpAuth {
     this.unsubscribe = opts.registry.onChange(() => { this.epoch++; });
   }
 
-  /** Authenticates; 403 MOORING_FORBIDDEN / MOORING_NOT_AUTHORIZED, 503 when authz is unavailable. */
-  async authenticate(c: Credentials, allowPsk: boolean): Promise<Authenticated> {
+  /**
+   * Authenticates; 403 MOORING_FORBIDDEN / MOORING_NOT_AUTHORIZED, 503 when authz is unavailable.
+   * The outcome is remembered on the connection (as the MQTT gateway authenticates once per
+   * connection): the same credentials on it are not checked again until the registry changes or
+   * the authz cache lifetime passes.
+   */
+  async authenticate(c: Credentials, allowPsk: boolean, connection?: RememberingSocket): Promise<Authenticated> {
+    const { opts } = this;
+    const key = `${allowPsk ? 1 : 0}\u0000${c.authorization ?? ''}\u0000${c.application ?? ''}\u0000${c.device ?? ''}`;
+    const now = opts.clock.now();
+    const known = connection?.[kRemembered];
+    if (known !== undefined && known.key === key && known.epoch === this.epoch && known.expires > now) return known.who;
+    const epoch = this.epoch;
+    const who = await this.check(c, allowPsk);
+    if (connection !== undefined) connection[kRemembered] = { key, who, epoch, expires: now + opts.authzCacheTtlMs };
+    return who;
+  }
+
+  private async check(c: Credentials, allowPsk: boolean): Promise<Authenticated> {
     const req = authenticateRequest(c, allowPsk);
     const { opts } = this;
     let out;

@@ -133,7 +133,7 @@ class Endpoint implements HttpEndpoint {
     const { opts } = this;
     const ct = Math.min(commandTimeout(query), opts.maxCommandWaitSeconds);
     const body = await readBody(req, opts.maxBodySize);
-    const who = await this.auth.authenticate(this.credentials(req, query), true);
+    const who = await this.auth.authenticate(this.credentials(req, query), true, req.socket);
     const target = await this.auth.actingFor(who, param(query, 'as'), param(query, 'device'));
     const header = req.headers['content-type'];
     const contentType = header === undefined || header === '' ? undefined : header;
@@ -177,7 +177,7 @@ class Endpoint implements HttpEndpoint {
     const { opts } = this;
     const body = await readBody(req, opts.maxBodySize);
     const uplink = parse(body);
-    const who = await this.auth.authenticate(this.credentials(req, query), false);
+    const who = await this.auth.authenticate(this.credentials(req, query), false, req.socket);
     const target = await this.auth.actingFor({ ...who, mayActAs: true }, uplink.deviceId, undefined);
     const application = who.application.metadata.name;
     const sender = who.device.metadata.name;

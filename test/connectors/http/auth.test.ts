@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventTypes, PublishExt } from '../../../events/types.ts';
+import { request as requestFn } from 'node:http';
 import { basic, curl, httpFixture, type HttpFixture } from './fixture.ts';
 
 let f: HttpFixture;
@@ -127,6 +128,35 @@ test('gateway decisions are cached, and dropped when the registry changes', asyn
     await g.close();
   }
 });
+
+test('a keep-alive connection is authenticated once; a registry change (device disabled) is seen at once', async () => {
+  let calls = 0;
+  const { authenticate } = await import('../../../functions/authz/authenticate.ts');
+  const g = await httpFixture({ authenticate: async (req, registry, clock) => { calls++; return authenticate(req, registry, clock); } });
+  const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (user: string) => new Promise<number>((resolve, reject) => {
+    const req = agentRequest(g.port, user, agent);
+    req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+    req.on('error', reject);
+    req.end('x');
+  });
+  try {
+    for (let i = 0; i < 5; i++) assert.is(await post('device1@app1:hey'), 202);
+    assert.is(calls, 1, 'one authentication for five requests on one connection');
+    assert.is(await post('device1@app1:wrong'), 403, 'other credentials on the same connection are checked');
+    const { httpDocs } = await import('./fixture.ts');
+    g.registry.set(httpDocs().map((d) => d.metadata.name === 'device1' ? { ...d, spec: { ...d.spec, core: { disabled: true } } } : d));
+    assert.is(await post('device1@app1:hey'), 403, 'disabled: refused on the same connection');
+    console.log(`authenticate calls for 7 requests on one connection: ${calls}`);
+  } finally {
+    agent.destroy();
+    await g.close();
+  }
+});
+
+function agentRequest(port: number, user: string, agent: import('node:http').Agent) {
+  return requestFn({ host: '127.0.0.1', port, path: '/v1/t', method: 'POST', agent, headers: { authorization: basic(user) } });
+}
 
 test('as equal to the sender itself is ignored', async () => {
   await accepted(await f.post('/v1/temp?as=device1', { user: 'device1@app1:hey', body: 'x' }), 'device1');
