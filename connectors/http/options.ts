@@ -1,26 +1,13 @@
 // Options of the HTTP device endpoint, their defaults and their checks (once, at construction).
-// Ports (bus, registry, directory, logger, clock) and the authz functions are injected; the authz
-// functions default to the real ones from functions/authz, as for the MQTT gateway.
+// Ports (bus, registry, directory, logger, clock) and the authz functions are injected, with the
+// MQTT gateway's defaults (devicePorts: the real authz functions of functions/authz).
 
-import type { EventBus } from '../../functions/ports/bus.ts';
-import type { RegistryReader } from '../../functions/ports/registry.ts';
 import type { ConnectionDirectory } from '../../functions/ports/directory.ts';
-import { silentLogger, systemClock, type Clock, type Logger } from '../../functions/ports/runtime.ts';
-import { authenticate as realAuthenticate } from '../../functions/authz/authenticate.ts';
-import { authorizeAs as realAuthorizeAs } from '../../functions/authz/authorize-as.ts';
-import { pskKeyFor as realPskKeyFor } from '../../functions/authz/psk.ts';
 import { MooringError } from '../../events/errors.ts';
-import type { Authenticate, AuthorizeAs, PskKeyFor } from '../mqtt/options.ts';
+import { devicePorts, type DevicePortOptions } from '../mqtt/options.ts';
 import type { ServerTls } from '../mqtt/listeners/tls.ts';
 
-export interface HttpEndpointOptions {
-  bus: EventBus;
-  registry: RegistryReader;
-  logger?: Logger;
-  clock?: Clock;
-  authenticate?: Authenticate;
-  authorizeAs?: AuthorizeAs;
-  pskKeyFor?: PskKeyFor;
+export interface HttpEndpointOptions extends DevicePortOptions {
   /** Largest request body (bytes); beyond it 413 and nothing more is read. Default 64 KiB (Drogue). */
   maxBodySize?: number;
   /** Longest command wait (`ct`), seconds; a longer `ct` waits this long. Default 60. */
@@ -58,15 +45,8 @@ function nonNegativeInt(name: string, value: number | undefined, dflt: number): 
 }
 
 export function resolveHttpOptions(o: HttpEndpointOptions): ResolvedHttpOptions {
-  if (!o.bus || !o.registry) throw new MooringError('MOORING_INVALID_CONFIG', 'http endpoint: bus and registry are required');
   return Object.freeze({
-    bus: o.bus,
-    registry: o.registry,
-    logger: o.logger ?? silentLogger,
-    clock: o.clock ?? systemClock,
-    authenticate: o.authenticate ?? realAuthenticate,
-    authorizeAs: o.authorizeAs ?? realAuthorizeAs,
-    pskKeyFor: o.pskKeyFor ?? realPskKeyFor,
+    ...devicePorts(o, 'http endpoint'),
     maxBodySize: nonNegativeInt('maxBodySize', o.maxBodySize, 64 * 1024),
     maxCommandWaitSeconds: nonNegativeInt('maxCommandWaitSeconds', o.maxCommandWaitSeconds, 60),
     authzCacheSize: Math.max(1, nonNegativeInt('authzCacheSize', o.authzCacheSize, 4096)),

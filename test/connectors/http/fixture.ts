@@ -7,6 +7,11 @@ import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint, type HttpEnd
 import type { Application, Device } from '../../../functions/ports/registry.ts';
 import { app, device, memoryRegistry, type MemoryRegistry } from '../../helpers/memory-registry.ts';
 import { RecordingBus } from '../../helpers/mqtt-recording-bus.ts';
+import type { CloudEvent } from '../../../events/cloudevent.ts';
+import type { RegistryReader } from '../../../functions/ports/registry.ts';
+import { normalizePublish } from '../../../functions/normalize/index.ts';
+import { applyContentType } from '../../../functions/content-type/index.ts';
+import { silentLogger } from '../../../functions/ports/runtime.ts';
 
 const pass = (pw: string): Device['spec'] => ({ authentication: { credentials: [{ pass: pw }] } });
 
@@ -80,4 +85,10 @@ export function curl(args: string[]): Promise<CurlResult> {
       resolve({ status: Number(head[0]!.split(' ')[1]), headers, body: stdout.slice(split + 4) });
     });
   });
+}
+
+/** A raw publish through normalize and content-type: what the application receives (id `final`). */
+export async function finalEvent(registry: RegistryReader, e: CloudEvent, now = 0): Promise<CloudEvent> {
+  const ctx = { registry, clock: { now: () => now }, logger: silentLogger, instance: 'drogue', newId: () => 'final' };
+  return applyContentType(await normalizePublish(e, ctx));
 }

@@ -5,13 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
-import { normalizePublish } from '../../../functions/normalize/index.ts';
-import { applyContentType } from '../../../functions/content-type/index.ts';
-import { silentLogger } from '../../../functions/ports/runtime.ts';
 import { PublishExt } from '../../../events/types.ts';
 import { validateEvent } from '../../../events/validate.ts';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
-import { curl, httpFixture, type HttpFixture } from './fixture.ts';
+import { curl, finalEvent, httpFixture, type HttpFixture } from './fixture.ts';
 
 let f: HttpFixture;
 test.before(async () => { f = await httpFixture(); });
@@ -21,17 +18,14 @@ const USER = 'device1@app1:hey';
 const last = () => f.bus.events[f.bus.events.length - 1]!;
 
 /** The raw publish through normalize and content-type: what the application receives. */
-async function final(e: CloudEvent): Promise<CloudEvent> {
-  const ctx = { registry: f.registry, clock: { now: () => Date.parse('2026-01-01T00:00:00Z') }, logger: silentLogger, instance: 'drogue', newId: () => 'final-id' };
-  return applyContentType(await normalizePublish(e, ctx));
-}
+const final = (e: CloudEvent): Promise<CloudEvent> => finalEvent(f.registry, e, Date.parse('2026-01-01T00:00:00Z'));
 
 test('the event the application receives has exactly Drogue\'s HTTP endpoint attributes', async () => {
   const res = await f.post('/v1/temperature/ignored/suffix?data_schema=urn:my:schema', { user: USER, body: '{"temp":21}', headers: { 'content-type': 'application/json' } });
   assert.is(res.status, 202);
   const e = await final(last());
   assert.equal({ ...e, data: Buffer.from(e.data!).toString() }, {
-    specversion: '1.0', id: 'final-id', type: 'io.drogue.event.v1', source: 'drogue://app1/device1', subject: 'temperature',
+    specversion: '1.0', id: 'final', type: 'io.drogue.event.v1', source: 'drogue://app1/device1', subject: 'temperature',
     time: '2026-01-01T00:00:00.000Z', datacontenttype: 'application/json', dataschema: 'urn:my:schema', data: '{"temp":21}',
     extensions: {
       application: 'app1', device: 'device1', sender: 'device1', instance: 'drogue', partitionkey: 'app1/device1',

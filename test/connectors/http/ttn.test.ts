@@ -6,13 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { normalizePublish } from '../../../functions/normalize/index.ts';
-import { applyContentType } from '../../../functions/content-type/index.ts';
-import { silentLogger } from '../../../functions/ports/runtime.ts';
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import type { Application, Device } from '../../../functions/ports/registry.ts';
 import { app, device } from '../../helpers/memory-registry.ts';
-import { curl, httpFixture, type HttpFixture } from './fixture.ts';
+import { curl, finalEvent, httpFixture, type HttpFixture } from './fixture.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/ttn/${name}`, import.meta.url));
 const V2 = fixture('v2-uplink.json');
@@ -36,11 +33,7 @@ let f: HttpFixture;
 test.before(async () => { f = await httpFixture({}, docs(undefined)); });
 test.after(async () => { await f.close(); });
 
-async function final(): Promise<CloudEvent> {
-  const e = f.bus.events[f.bus.events.length - 1]!;
-  const ctx = { registry: f.registry, clock: { now: () => 0 }, logger: silentLogger, instance: 'drogue', newId: () => 'final' };
-  return applyContentType(await normalizePublish(e, ctx));
-}
+const final = (): Promise<CloudEvent> => finalEvent(f.registry, f.bus.events[f.bus.events.length - 1]!);
 
 const ttn = (path: string, body: Buffer | string, user = GW, query = '') =>
   f.post(path + query, { user, body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': 'application/json' } });
