@@ -17,8 +17,9 @@ import { startMooring, type Mooring } from '../../cli/mooring.ts';
 import { KafkaEventBus } from '../../connectors/kafka/bus.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import {
-  AppSink, HttpTestDevice, printCounts, sleep, tally, testLogger, TestDevice, waitUntil, writeRegistry,
+  AppSink, printCounts, sleep, tally, testLogger, TestDevice, waitUntil, writeRegistry,
 } from '../helpers/faults.ts';
+import { HttpTestDevice } from '../helpers/http-device.ts';
 
 const APP = 'outage';
 const TOTAL = 100;
