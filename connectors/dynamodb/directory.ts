@@ -25,8 +25,8 @@ import type {
 } from '../../functions/ports/directory.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../functions/ports/runtime.ts';
 import { createDynamoClient, type DynamoClientOptions } from './client.ts';
-import { fromAwsError } from './errors.ts';
-import { createTables, hashOnly, hashRange, n, num, s, str, takeItem, type Item } from './tables.ts';
+import { request } from './errors.ts';
+import { allItems, createTables, hashOnly, hashRange, n, num, s, str, takeItem, type Item } from './tables.ts';
 
 export interface DirectoryTableNames {
   connections: string;
@@ -113,14 +113,9 @@ export class DynamoConnectionDirectory implements ConnectionDirectory {
     return d;
   }
 
-  async #send<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new MooringError('MOORING_UNAVAILABLE', 'the DynamoDB connection directory is closed');
-    try {
-      return await run();
-    } catch (err) {
-      if (failedCondition(err)) throw err;
-      throw fromAwsError(err, doing);
-    }
+  #send<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new MooringError('MOORING_UNAVAILABLE', 'the DynamoDB connection directory is closed'));
+    return request(doing, run, failedCondition);
   }
 
   async #renew(instance: string): Promise<void> {
@@ -229,16 +224,10 @@ export class DynamoConnectionDirectory implements ConnectionDirectory {
 
   async reap(): Promise<ConnectionEntry[]> {
     const now = this.#clock.now();
-    const dead: string[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#send('scanning leases', () => this.client.send(new ScanCommand({
-        TableName: this.tables.leases, ConsistentRead: true, ExclusiveStartKey: start,
-        FilterExpression: '#e <= :now', ExpressionAttributeNames: { '#e': 'expires' }, ExpressionAttributeValues: { ':now': n(now) },
-      })));
-      for (const item of page.Items ?? []) dead.push(str(item, 'instance'));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const dead = (await allItems((start) => this.#send('scanning leases', () => this.client.send(new ScanCommand({
+      TableName: this.tables.leases, ConsistentRead: true, ExclusiveStartKey: start,
+      FilterExpression: '#e <= :now', ExpressionAttributeNames: { '#e': 'expires' }, ExpressionAttributeValues: { ':now': n(now) },
+    }))))).map((item) => str(item, 'instance'));
     const out: ConnectionEntry[] = [];
     for (const instance of dead) {
       const stillDead = { ConditionExpression: '#e <= :now', ExpressionAttributeNames: { '#e': 'expires' }, ExpressionAttributeValues: { ':now': n(now) } };
@@ -271,17 +260,10 @@ export class DynamoConnectionDirectory implements ConnectionDirectory {
   }
 
   async #entriesOf(instance: string): Promise<ConnectionEntry[]> {
-    const out: ConnectionEntry[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#send('listing a dead instance\'s connections', () => this.client.send(new QueryCommand({
-        TableName: this.tables.connections, IndexName: BY_INSTANCE, ExclusiveStartKey: start,
-        KeyConditionExpression: '#i = :i', ExpressionAttributeNames: { '#i': 'instance' }, ExpressionAttributeValues: { ':i': s(instance) },
-      })));
-      for (const item of page.Items ?? []) out.push(entryFromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await allItems((start) => this.#send('listing a dead instance\'s connections', () => this.client.send(new QueryCommand({
+      TableName: this.tables.connections, IndexName: BY_INSTANCE, ExclusiveStartKey: start,
+      KeyConditionExpression: '#i = :i', ExpressionAttributeNames: { '#i': 'instance' }, ExpressionAttributeValues: { ':i': s(instance) },
+    }))))).map(entryFromItem);
   }
 
   listen(instance: string, listener: (lost: LostConnection) => void): () => void {

@@ -19,8 +19,8 @@ import { MooringError } from '../../events/errors.ts';
 import type { CommandQueue, QueueStats } from '../../functions/ports/command-queue.ts';
 import { systemClock, type Clock } from '../../functions/ports/runtime.ts';
 import { createDynamoClient, type DynamoClientOptions } from './client.ts';
-import { fromAwsError } from './errors.ts';
-import { createTables, hashRange, n, num, s, str, takeItem, type Item } from './tables.ts';
+import { request } from './errors.ts';
+import { allItems, createTables, hashRange, n, num, s, str, takeItem, type Item } from './tables.ts';
 
 export interface DynamoQueueOptions extends DynamoClientOptions {
   tablePrefix?: string;
@@ -63,30 +63,19 @@ export class DynamoCommandQueue implements CommandQueue {
     return q;
   }
 
-  async #send<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new MooringError('MOORING_UNAVAILABLE', 'the DynamoDB command queue is closed');
-    try {
-      return await run();
-    } catch (err) {
-      throw fromAwsError(err, doing);
-    }
+  #send<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new MooringError('MOORING_UNAVAILABLE', 'the DynamoDB command queue is closed'));
+    return request(doing, run);
   }
 
   /** The target's items, oldest first (only the live ones when `live`). */
-  async #items(queue: string, live: boolean): Promise<Item[]> {
-    const out: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#send('reading a command queue', () => this.client.send(new QueryCommand({
-        TableName: this.table, ConsistentRead: true, ExclusiveStartKey: start,
-        KeyConditionExpression: '#q = :q', ExpressionAttributeNames: { '#q': 'queue', ...(live ? { '#x': 'expiresAt' } : {}) },
-        ExpressionAttributeValues: { ':q': s(queue), ...(live ? { ':now': n(this.#clock.now()) } : {}) },
-        ...(live ? { FilterExpression: '#x > :now', ProjectionExpression: '#q' } : {}),
-      })));
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+  #items(queue: string, live: boolean): Promise<Item[]> {
+    return allItems((start) => this.#send('reading a command queue', () => this.client.send(new QueryCommand({
+      TableName: this.table, ConsistentRead: true, ExclusiveStartKey: start,
+      KeyConditionExpression: '#q = :q', ExpressionAttributeNames: { '#q': 'queue', ...(live ? { '#x': 'expiresAt' } : {}) },
+      ExpressionAttributeValues: { ':q': s(queue), ...(live ? { ':now': n(this.#clock.now()) } : {}) },
+      ...(live ? { FilterExpression: '#x > :now', ProjectionExpression: '#q' } : {}),
+    }))));
   }
 
   async put(application: string, target: string, event: CloudEvent, expiresAt: number): Promise<boolean> {
