@@ -168,6 +168,8 @@ test('a command sent through A reaches the device on B; one routed copy, address
   assert.is(rr.status, 200);
   assert.is(await rr.text(), 'pong:hello');
   assert.match(rr.headers.get('content-type') ?? '', /^text\/plain/);
+  // A answered with the reply, so it was in Kafka; this reader may not have read it yet.
+  await until('the reply event in Kafka', () => records.some((r) => r.type === 'io.mooring.command.reply.v1'));
   const replies = records.filter((r) => r.type === 'io.mooring.command.reply.v1');
   assert.ok(replies.length >= 1 && replies.every((r) => r.holder !== holderB!.instance), 'the reply travelled to the waiting instance');
   console.log(`  routed copies: ${routed.length} (holder B); request/response A → B → A in ${Date.now() - t0} ms, ${replies.length} reply event(s)`);
