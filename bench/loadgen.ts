@@ -6,6 +6,7 @@ import readline from 'node:readline';
 import type { Job, LoadgenMessage, Measurement } from './protocol.ts';
 import { connections, ingestAtRate, ingestQos0, ingestQos1, pushSink } from './loadgen/scenarios.ts';
 import { ingestHttp } from './loadgen/http.ts';
+import { commandRoundTrip } from './loadgen/commands.ts';
 
 function say(message: LoadgenMessage): void {
   process.stdout.write(JSON.stringify(message) + '\n');
@@ -32,6 +33,7 @@ async function run(job: Job): Promise<Measurement> {
       say({ event: 'ready' });
       return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); });
     case 'push-sink': return pushSink(job, () => { say({ event: 'ready', sinkPort: job.sinkPort }); started(); });
+    case 'command-rtt': say({ event: 'ready' }); return commandRoundTrip(job, started);
   }
 }
 

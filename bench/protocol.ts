@@ -4,9 +4,9 @@
 // RSS, writes `release` to the generator's stdin; it then disconnects every connection and
 // connects the same identities again (the reconnect pass).
 
-export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'http' | 'connections' | 'push-sink';
+export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'http' | 'connections' | 'push-sink' | 'command-rtt';
 
-export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'http', 'connections', 'push-sink'];
+export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'http', 'connections', 'push-sink', 'command-rtt'];
 
 /** How connection number `i` authenticates: `{i}` in a pattern is replaced by the index. */
 export interface CredentialPattern {
@@ -77,7 +77,18 @@ export interface SinkJob extends JobBase {
   sinkPort: number;
 }
 
-export type Job = IngestJob | RateJob | HttpJob | ConnectionsJob | SinkJob;
+/**
+ * Request/response commands (Mooring only): an application POSTs `?timeout=` commands to the
+ * command API one after another; device 0 (MQTT 3.1.1) answers each on `command/reply/<id>`.
+ */
+export interface CommandJob extends JobBase {
+  scenario: 'command-rtt';
+  commands: number;
+  /** The command API: base URL and Basic credentials of a user who may send commands. */
+  api: { url: string; user: string; token: string; application: string };
+}
+
+export type Job = IngestJob | RateJob | HttpJob | ConnectionsJob | SinkJob | CommandJob;
 
 /** Figures a job measured; absent ones do not apply. */
 export interface Measurement {

@@ -36,6 +36,8 @@ export function metrics(o: { window: number; rate: number; connections: number; 
     { key: 'conn-rate', scenario: 'connections', label: 'first connects/s with hashed passwords', pick: (m) => m.connectsPerSecond, digits: 0 },
     { key: 'reconn-rate', scenario: 'connections', label: 'connects/s with hashed passwords (reconnect)', pick: (m) => m.reconnectsPerSecond, digits: 0 },
     { key: 'push', scenario: 'push-sink', label: 'push sink to a local HTTP app (events/s)', pick: (m) => m.throughput, digits: 0 },
+    { key: 'cmd-p50', scenario: 'command-rtt', label: 'command round trip p50 (API → device → reply → API, ms)', pick: (m) => m.latencyP50Ms, digits: 2, lowerIsBetter: true },
+    { key: 'cmd-p99', scenario: 'command-rtt', label: 'command round trip p99 (API → device → reply → API, ms)', pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
   ];
 }
 

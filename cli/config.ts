@@ -45,6 +45,8 @@ export interface Config {
   port: number;
   /** Embedded mode: how long a stop lets deliveries continue before spooling the rest to `dataDir`. */
   stopDrainMs: number;
+  /** How long an instance's hold on its devices' connections lasts without a renewal (the connection directory's lease). */
+  connectionTtlMs: number;
   /** The management API (Drogue's registry, tokens, discovery). */
   apiPort: number;
   /** The API's public base URL, advertised by discovery; undefined: taken from each request's Host. */
@@ -182,6 +184,8 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'connections beyond this are refused' }),
   variable({ name: 'MOORING_STOP_DRAIN_MS', key: 'stopDrainMs', default: '5000', parse: positiveInteger,
     description: 'embedded mode: on SIGTERM/SIGINT deliveries continue this long; what is left is spooled to `MOORING_DATA_DIR/spool/` and delivered first on the next start' }),
+  variable({ name: 'MOORING_CONNECTION_TTL_MS', key: 'connectionTtlMs', default: '10000', parse: positiveInteger,
+    description: 'the lease of an instance on its devices\' connections, renewed every third of it; with Kafka and DynamoDB, another instance says goodbye (Wills, `connected:false`) for an instance silent this long' }),
   variable({ name: 'MOORING_TLS_CERT', key: 'tlsCert', default: undefined, parse: text,
     description: 'server certificate (PEM text or file path); with `MOORING_TLS_KEY`, enables the TLS listener' }),
   variable({ name: 'MOORING_TLS_KEY', key: 'tlsKey', default: undefined, parse: text,

@@ -1,6 +1,7 @@
 // The composition root: wires the adapters to the ports and starts one Mooring process.
 // Embedded mode: in-memory broker executing knative/ Triggers, file registry, functions in-process.
-// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus.
+// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus; with DynamoDB too, the
+// registry, the connection directory and the offline queue are shared by every instance.
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint
 import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
 import { createCommandService, type CommandService } from '../functions/command-dispatch/index.ts';
 import type { ConnectionDirectory } from '../functions/ports/directory.ts';
+import type { CommandQueue } from '../functions/ports/command-queue.ts';
 
 export interface Mooring {
   config: Readonly<Config>;
@@ -56,8 +58,10 @@ export interface Mooring {
   pushApplications(): string[];
   /** "Send command": the entry point of the command API and the MQTT integration. */
   commands: CommandService;
-  /** Who holds which device's connection (in-memory: this process is the only instance). */
+  /** Who holds which device's connection (DynamoDB with Kafka and DynamoDB configured, else in-memory). */
   directory: ConnectionDirectory;
+  /** This process's instance id in the directory (`mooringholder` of the commands routed to it). */
+  instanceId: string;
   close(): Promise<void>;
 }
 
@@ -109,6 +113,27 @@ async function pem(value: string): Promise<string> {
   return value.trimStart().startsWith('-----BEGIN') ? value : readFile(value, 'utf8');
 }
 
+/**
+ * Who holds which device, and the offline queue: in DynamoDB when the instances share both Kafka
+ * and DynamoDB (single-host and cluster mode: a command travels the bus to the holding instance),
+ * else in this process (embedded, or DynamoDB for the registry only: each instance its own bus).
+ */
+async function openDirectory(
+  config: Readonly<Config>, instanceId: string, logger: Logger, closers: Array<() => Promise<void>>,
+): Promise<{ directory: ConnectionDirectory; queue: CommandQueue }> {
+  const ttlMs = config.connectionTtlMs;
+  if (config.dynamodbEndpoint === undefined || !config.kafkaBrokers) {
+    return { directory: new InMemoryConnectionDirectory({ ttlMs }), queue: new InMemoryCommandQueue() };
+  }
+  const { DynamoConnectionDirectory, DynamoCommandQueue, dynamoOptionsFromConfig } = await import('../connectors/dynamodb/index.ts');
+  const options = dynamoOptionsFromConfig(config, { logger: logger.child({ component: 'directory' }), instanceId });
+  const directory = await DynamoConnectionDirectory.open({ ...options, ttlMs });
+  closers.push(() => directory.close());
+  const queue = await DynamoCommandQueue.open(options);
+  closers.push(async () => queue.close());
+  return { directory, queue };
+}
+
 interface PushTrigger {
   trigger: TriggerSpec;
   sink: PushSink;
@@ -154,9 +179,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     };
     const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
     // ---- commands (issue 10)
-    const directory = new InMemoryConnectionDirectory();
-    const commandQueue = new InMemoryCommandQueue();
-    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint() });
+    const instanceId = randomUUID();
+    const { directory, queue: commandQueue } = await openDirectory(config, instanceId, logger, closers);
+    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint(), instanceId });
     // ----
     const resolve = createResolver({
       functions: [normalize, contentType, commands.dispatch],
@@ -212,7 +237,6 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(() => ingress.close());
 
     const tls = config.tlsCert && config.tlsKey ? { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } : undefined;
-    const instanceId = randomUUID();
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
@@ -235,7 +259,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
     // A request waiting with `ct` takes a routed command first; otherwise the MQTT connection does.
-    const mqttCommands = gatewaySubscriber(gateway);
+    const mqttCommands = gatewaySubscriber(gateway, commands.receiveRoutedReply);
     await bus.addTrigger(cmdTriggers.delivery, {
       ...mqttCommands,
       call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
@@ -270,7 +294,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       config, registry, registryDescription: opened.description, api, demoUser,
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
-      commands, directory,
+      commands, directory, instanceId,
       close,
     };
   } catch (err) {

@@ -86,6 +86,7 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
         port, httpPort, pid: proc.pid, topic: 'telemetry',
         credentials: { clientId: 'dev{i}', username: 'dev{i}@bench', password: 'pw-{i}' },
         countAt: { kind: 'sink', port: o.sinkPort },
+        ...(up.api ? { api: up.api as RunningTarget['api'] & object } : {}),
         async inject(n) {
           const done = nextMessage(proc, ['injected', 'error'], 600_000);
           proc.child.stdin!.write(`inject ${n}\n`);

@@ -37,6 +37,8 @@ export interface RunningTarget {
   countAt: CountAt;
   /** Push sink scenario: puts `n` device events into the bus for delivery to the sink. */
   inject?(n: number): Promise<void>;
+  /** Command round trip scenario: the command API and a user who may send commands to `application`. */
+  api?: { url: string; user: string; token: string; application: string };
   stop(): Promise<void>;
 }
 
