@@ -42,6 +42,12 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
         ...base, scenario, topic: t.topic, publishers: o.publishers, payloadBytes: o.payloadBytes,
         ratePerSecond: o.rate, durationMs: o.rateDurationMs, countAt: t.countAt,
       };
+    case 'http':
+      if (t.httpPort === undefined) throw new Error('the target has no HTTP device endpoint');
+      return {
+        ...base, scenario, httpPort: t.httpPort, path: `/v1/${t.topic}`, clients: o.publishers * o.window, identities: o.publishers,
+        messagesPerClient: Math.max(1, Math.floor(o.qos1Messages / o.window)), payloadBytes: o.payloadBytes, countAt: t.countAt,
+      };
     case 'connections':
       return { ...base, scenario, connections: o.connections, concurrency: o.connectConcurrency };
     case 'push-sink':

@@ -14,6 +14,12 @@ export interface Config {
   mqttPort: number;
   mqttsPort: number;
   mqttWsPort: number;
+  /** The HTTP device endpoint (Drogue's http-endpoint, TTN webhooks). */
+  httpPort: number;
+  /** The HTTP device endpoint over TLS, when a server certificate is configured. */
+  httpsPort: number;
+  /** Longest `ct` (command wait) of an HTTP device request, seconds. */
+  httpMaxCommandWait: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   ingressPort: number;
@@ -152,9 +158,15 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'MQTT over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set)' }),
   variable({ name: 'MOORING_MQTT_WS_PORT', key: 'mqttWsPort', default: '8083', parse: portNumber,
     description: 'MQTT over WebSocket (subprotocol `mqtt`, any path)' }),
+  variable({ name: 'MOORING_HTTP_PORT', key: 'httpPort', default: '8088', parse: portNumber,
+    description: 'the HTTP device endpoint: `POST /v1/<channel>`, TTN webhooks `/ttn`, `/ttn/v2`, `/ttn/v3`' }),
+  variable({ name: 'MOORING_HTTPS_PORT', key: 'httpsPort', default: '8443', parse: portNumber,
+    description: 'the HTTP device endpoint over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set; client certificates and TLS-PSK)' }),
+  variable({ name: 'MOORING_HTTP_MAX_COMMAND_WAIT', key: 'httpMaxCommandWait', default: '60', parse: positiveInteger,
+    description: 'the longest `ct` (seconds) an HTTP device request waits for a command; a longer `ct` waits this long' }),
   variable({ name: 'MOORING_INGRESS_PORT', key: 'ingressPort', default: '8081', parse: portNumber,
     description: 'broker ingress: POST a CloudEvent (binary or structured) into the bus' }),
-  variable({ name: 'MOORING_DEMO_SINK_PORT', key: 'demoSinkPort', default: '8088', parse: portNumber,
+  variable({ name: 'MOORING_DEMO_SINK_PORT', key: 'demoSinkPort', default: '8089', parse: portNumber,
     description: 'the demo application\'s sink (prints the events it receives)' }),
   variable({ name: 'MOORING_KAFKA_BROKERS', key: 'kafkaBrokers', default: undefined, parse: brokerList,
     description: 'use Kafka as the bus (single-host mode), comma-separated `host:port`' }),

@@ -14,6 +14,7 @@ import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors
 import { createResolver, startEmbeddedBroker } from '../connectors/knative/resolver.ts';
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
+import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint } from '../connectors/http/index.ts';
 import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
@@ -46,6 +47,9 @@ export interface Mooring {
   bus: EventBus;
   gateway: MqttGateway;
   mqtt: GatewayAddresses;
+  /** The HTTP device endpoint (Drogue's http-endpoint and TTN webhooks). */
+  http: HttpEndpoint;
+  httpAddresses: HttpAddresses;
   ingress: Ingress;
   /** The demo application's sink, when the demo registry is in use. */
   demoSink: DemoSink | undefined;
@@ -232,6 +236,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     closers.push(() => ingress.close());
 
+    const tls = config.tlsCert && config.tlsKey ? { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } : undefined;
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
@@ -241,16 +246,29 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         port: config.mqttPort,
         wsPort: config.mqttWsPort,
         tlsPort: config.tlsCert ? config.mqttsPort : false,
-        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
+        ...(tls ? { tls } : {}),
       },
+    });
+    // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
+    const http = createHttpEndpoint({
+      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
+      maxCommandWaitSeconds: config.httpMaxCommandWait,
+      host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
     const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
-    await bus.addTrigger(cmdTriggers.delivery, gatewaySubscriber(gateway, commands.receiveRoutedReply));
+    // A request waiting with `ct` takes a routed command first; otherwise the MQTT connection does.
+    const mqttCommands = gatewaySubscriber(gateway, commands.receiveRoutedReply);
+    await bus.addTrigger(cmdTriggers.delivery, {
+      ...mqttCommands,
+      call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
+    });
     // ----
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
+    const httpAddresses = await http.listen();
+    closers.push(() => http.close());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());
@@ -265,6 +283,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
         ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
         ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
+        ...(httpAddresses.http ? { http: { url: `http://${publicHost}:${httpAddresses.http.port}` } } : {}),
       },
       users: demoUser ? [DEMO_USER] : [],
       commands: (request) => commands.sendCommand(request),
@@ -273,7 +292,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
 
     return {
       config, registry, registryDescription: opened.description, api, demoUser,
-      bus, gateway, mqtt, ingress, demoSink, deadLetters,
+      bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
       close,

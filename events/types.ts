@@ -51,6 +51,8 @@ export const PublishExt = {
   senderuid: 'senderuid',
   /** Which protocol endpoint produced it: mqtt, http. */
   endpoint: 'endpoint',
+  /** RFC 3339: the time the device's network reported (a TTN uplink's); normalize makes it the event's `time`. */
+  eventtime: 'eventtime',
 } as const;
 
 /** Request/reply events of the authz function when it runs as a Knative Service (JSON data). */

@@ -5,7 +5,7 @@
 // Mooring part is loaded with a dynamic import, so the bench runs (and reports "not available
 // yet") before those parts exist.
 //
-// Environment: MOORING_BENCH_PORT, MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
+// Environment: MOORING_BENCH_PORT (MQTT), MOORING_BENCH_HTTP_PORT (HTTP devices), MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
 // MOORING_BENCH_DIR (scratch directory), MOORING_KAFKA_BROKERS (set: the bus is Kafka).
 // Stdout: JSON lines {"event":"listening",port} / {"event":"injected"}; stdin: `inject N` puts N
 // device events straight into the bus (push sink scenario). With MOORING_BENCH_CHECK=1 it only
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl, hashes));
   const config = configFromEnv(process.env, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    httpPort: Number(process.env.MOORING_BENCH_HTTP_PORT ?? '0'),
     logLevel: 'silent', stopDrainMs: 200,
   });
   // The command API's user, with an access token in the store the API opens (`<dir>/tokens.json`).

@@ -29,6 +29,8 @@ export interface RunningTarget {
   pid: number;
   /** Identity of connection i (`{i}` replaced by the index). */
   credentials: CredentialPattern;
+  /** The HTTP device endpoint's port, for targets that have one (the http scenario). */
+  httpPort?: number;
   /** The topic publishers use. */
   topic: string;
   /** Where ingest is counted: a subscriber on `#` (brokers) or the application sink (Mooring). */
