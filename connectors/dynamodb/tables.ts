@@ -91,6 +91,18 @@ export function deviceFromItem(item: Item): StoredDevice {
   return { resource: JSON.parse(str(item, 'doc')) as StoredDevice['resource'], revision: num(item, 'revision') };
 }
 
+/** Every item of a paged Query or Scan: `page(start)` reads one page from `start`. */
+export async function allItems(page: (start: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
+  const out: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const p = await page(start);
+    out.push(...(p.Items ?? []));
+    start = p.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
 /**
  * Deletes the item at `key` and returns it, or undefined when it is gone: of several callers
  * taking one item at once exactly one gets it (a conditional delete, since an unconditional one
