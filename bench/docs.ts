@@ -93,7 +93,10 @@ ${d.notes.length ? `\nNotes from the run:\n\n${d.notes.map((n) => `- ${n}`).join
   rounds, what \`drg\` writes and the registry API stores; Aedes: an \`authenticate\` hook over a
   plain map). The first pass is each identity's first connect (a cold hash check); then all K
   disconnect and connect again (the reconnect pass, as a fleet after a network blip: Mooring's
-  cache of verified secrets skips the hash, Mosquitto computes it again).
+  cache of verified secrets skips the hash, Mosquitto computes it again). Mooring builds each
+  connection's connected/disconnected events and puts them on the bus (through normalize and
+  content-type), but the bench application has no push endpoint in this scenario (nothing listens
+  there; pushing is the push sink row).
   Memory = (VmRSS of the server after the first K connections settle − VmRSS before) / K.
 - **Push sink**: Mooring only: N device events put straight into the bus, counted at the local
   HTTP application; rate from the first to the last delivery.

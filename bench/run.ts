@@ -68,7 +68,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
   try {
     await sleep(300);
     let warmUpNote: string | undefined;
-    if (running.countAt.kind === 'sink') {
+    if (running.countAt.kind === 'sink' && scenario !== 'connections') {
       // Measured anyway when it fails: PUBACK figures stand; delivered counts then tell the story.
       await warmUp(running, sinkPort, 30_000).catch((e: Error) => { warmUpNote = e.message; });
     }
@@ -193,7 +193,8 @@ function summary(m: Observation): string {
   const parts: string[] = [];
   if (m.throughput !== undefined && m.connectsPerSecond === undefined) parts.push(`${Math.round(m.throughput)} msg/s`);
   if (m.latencyP50Ms !== undefined) parts.push(`p50 ${m.latencyP50Ms.toFixed(2)} ms, p99 ${m.latencyP99Ms?.toFixed(2)} ms`);
-  if (m.connectsPerSecond !== undefined) parts.push(`${Math.round(m.connectsPerSecond)} connects/s`);
+  if (m.connectsPerSecond !== undefined) parts.push(`${Math.round(m.connectsPerSecond)} connects/s first`);
+  if (m.reconnectsPerSecond !== undefined) parts.push(`${Math.round(m.reconnectsPerSecond)} connects/s on reconnect`);
   if (m.bytesPerConnection !== undefined) parts.push(`${(m.bytesPerConnection / 1024).toFixed(1)} KB/connection`);
   if (m.serverCpu !== undefined) parts.push(`server CPU ${Math.round(m.serverCpu * 100)} %`);
   if (m.note) parts.push(m.note);

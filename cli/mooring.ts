@@ -22,9 +22,10 @@ import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.t
 import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
 import type { Config } from './config.ts';
-import { openRegistry } from './registry.ts';
+import { openRegistry, openTokens } from './registry.ts';
+import { hashPool } from '../functions/authz/hash-pool.ts';
 import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
-import { DEMO_USER, demoAccessToken, openTokenStore, startApi, type ApiServer } from '../api/index.ts';
+import { DEMO_USER, demoAccessToken, startApi, type ApiServer } from '../api/index.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
@@ -265,6 +266,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
     });
     // ----
+    hashPool.warm(); // password hashes off the event loop, ready before the first connect
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
     const httpAddresses = await http.listen();
@@ -274,7 +276,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(async () => stopChangeEvents());
 
     // The management API; in the embedded demo, a demo user with an access token.
-    const tokens = await openTokenStore(config.dataDir);
+    const tokens = await openTokens(config, opened);
     const demoUser = demoSink ? await demoAccessToken(tokens, config.dataDir) : undefined;
     const publicHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const api = await startApi({

@@ -3,10 +3,14 @@
 // YAML file of embedded mode (MOORING_REGISTRY, or the demo file in the data dir). Both are the
 // same RegistryStore (connectors/registry/store.ts) on a different backend. On DynamoDB without
 // MOORING_REGISTRY the demo application and devices are created when missing, so a newcomer's
-// first start looks the same in every mode.
+// first start looks the same in every mode. The access tokens live beside the registry.
 
 import { parseAllDocuments } from 'yaml';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openDynamoRegistry } from '../connectors/dynamodb/index.ts';
+import { DynamoTokenStore } from '../connectors/dynamodb/tokens.ts';
+import { openTokenStore } from '../api/index.ts';
+import type { TokenStore } from '../functions/ports/tokens.ts';
 import { BackendRegistryStore, demoRegistryYaml, FileRegistry, validateDocuments } from '../connectors/registry/index.ts';
 import { isMooringError } from '../events/errors.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
@@ -17,6 +21,8 @@ export interface OpenedRegistry {
   store: RegistryStore;
   /** For the start-up text: the file (edits apply live) or the DynamoDB endpoint and tables. */
   description: string;
+  /** The registry's DynamoDB client, which the token store shares (DynamoDB mode only). */
+  dynamo?: DynamoDBClient;
 }
 
 export async function openRegistry(config: Readonly<Config>, opts: { demoEndpoint?: string | undefined; logger: Logger }): Promise<OpenedRegistry> {
@@ -29,7 +35,18 @@ export async function openRegistry(config: Readonly<Config>, opts: { demoEndpoin
   const backend = await openDynamoRegistry(config, { logger: opts.logger });
   const store = new BackendRegistryStore(backend);
   if (config.registryPath === undefined) await seedDemo(store, opts.demoEndpoint, opts.logger);
-  return { store, description: `DynamoDB ${config.dynamodbEndpoint} (tables ${config.dynamodbTablePrefix}*)` };
+  return { store, description: `DynamoDB ${config.dynamodbEndpoint} (tables ${config.dynamodbTablePrefix}*)`, dynamo: backend.client };
+}
+
+/**
+ * The users and access tokens beside the registry: in DynamoDB when the registry is (instances
+ * sharing it share the tokens: one created through any instance's API works on all), else
+ * `<dataDir>/tokens.json`.
+ */
+export function openTokens(config: Readonly<Config>, registry: OpenedRegistry): Promise<TokenStore> {
+  return registry.dynamo !== undefined
+    ? DynamoTokenStore.open(registry.dynamo, config.dynamodbTablePrefix)
+    : openTokenStore(config.dataDir);
 }
 
 /** Creates the demo resources that do not exist yet (another instance may be doing the same). */

@@ -5,7 +5,8 @@
 // Mooring part is loaded with a dynamic import, so the bench runs (and reports "not available
 // yet") before those parts exist.
 //
-// Environment: MOORING_BENCH_PORT (MQTT), MOORING_BENCH_HTTP_PORT (HTTP devices), MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
+// Environment: MOORING_BENCH_PORT (MQTT), MOORING_BENCH_HTTP_PORT (HTTP devices), MOORING_BENCH_SINK
+// (URL; empty: no push endpoint), MOORING_BENCH_USERS,
 // MOORING_BENCH_DIR (scratch directory), MOORING_KAFKA_BROKERS (set: the bus is Kafka).
 // Stdout: JSON lines {"event":"listening",port} / {"event":"injected"}; stdin: `inject N` puts N
 // device events straight into the bus (push sink scenario). With MOORING_BENCH_CHECK=1 it only
@@ -57,15 +58,16 @@ const say = (o: object): void => { process.stdout.write(JSON.stringify(o) + '\n'
 const BENCH_USER = 'demo';
 
 /**
- * The bench's registry: application `bench` pushing to the sink, devices dev0…dev{n-1} with
- * password pw-{i}, stored as `hashes[i]` (sha512-crypt) when given, as Mooring's registry stores
- * passwords, else in plain text.
+ * The bench's registry: application `bench` pushing to the sink (none when `sinkUrl` is empty:
+ * the connections scenario, where nothing listens), devices dev0…dev{n-1} with password pw-{i},
+ * stored as `hashes[i]` (sha512-crypt) when given, as Mooring's registry stores passwords, else in
+ * plain text.
  */
 export function benchRegistryYaml(users: number, sinkUrl: string, hashes?: readonly string[]): string {
   // JSON is YAML: one document per resource.
   const docs: string[] = [JSON.stringify({
     kind: 'Application', metadata: { name: 'bench' }, access: { owner: BENCH_USER },
-    spec: { knative: { endpoint: { url: sinkUrl } } },
+    spec: sinkUrl === '' ? {} : { knative: { endpoint: { url: sinkUrl } } },
   })];
   for (let i = 0; i < users; i++) {
     docs.push(JSON.stringify({

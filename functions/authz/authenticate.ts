@@ -97,26 +97,30 @@ async function secretMatches(
   if (secret.kind === 'password' && deviceRef !== name && !(device.spec.alias ?? []).includes(deviceRef)) {
     secret = { kind: 'user', username: deviceRef, password: secret.password };
   }
-  const check = async (stored: PasswordCredential, credential: string): Promise<boolean> => {
-    const hash = storedHash(stored);
-    if (hash === undefined) return verifyPassword(stored, secret.password);
-    const id = verified.idOf({ application: appName, device: name, credential, presented: secret.password, stored: hash });
-    if (verified.has(id)) return true;
-    const ok = await verifyPassword(stored, secret.password);
-    if (ok) verified.add(id);
-    return ok;
-  };
   for (const c of credentialsOf(device)) {
     if ('pass' in c) {
       if (secret.kind === 'password' || secret.username === name) {
-        if (await check(c.pass, 'pass')) return true;
+        if (await credentialMatches(verified, appName, name, secret.password, c.pass, 'pass')) return true;
       }
     } else if ('user' in c) {
       const wanted = c.user.username === (secret.kind === 'user' ? secret.username : name);
-      if (wanted && (await check(c.user.password, `user:${c.user.username}`))) return true;
+      if (wanted && (await credentialMatches(verified, appName, name, secret.password, c.user.password, `user:${c.user.username}`))) return true;
     }
   }
   return false;
+}
+
+/** One stored credential against the presented password; a verified hash is remembered (verified-secrets.ts). */
+async function credentialMatches(
+  verified: VerifiedSecrets, application: string, device: string, presented: Uint8Array | string, stored: PasswordCredential, credential: string,
+): Promise<boolean> {
+  const hash = storedHash(stored);
+  if (hash === undefined) return verifyPassword(stored, presented);
+  const id = verified.idOf({ application, device, credential, presented, stored: hash });
+  if (verified.has(id)) return true;
+  const ok = await verifyPassword(stored, presented);
+  if (ok) verified.add(id);
+  return ok;
 }
 
 async function withCertificate(

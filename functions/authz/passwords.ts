@@ -1,11 +1,12 @@
 // Checks a presented password against a stored `pass`/`user` credential: plain text, bcrypt or
 // sha512-crypt, as Drogue's registry stores them. Every comparison runs in constant time over
-// equal-length SHA-256 digests, so neither content nor length leaks through timing.
+// equal-length SHA-256 digests, so neither content nor length leaks through timing. The hashes are
+// computed by worker threads (hash-pool.ts), off the event loop.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { PasswordCredential } from '../ports/registry.ts';
-import { sha512Crypt } from './sha512-crypt.ts';
+import { hashPool } from './hash-pool.ts';
+import { parseSha512Setting } from './sha512-crypt.ts';
 
 function digest(value: Uint8Array | string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -37,7 +38,9 @@ export async function verifyPassword(stored: PasswordCredential, provided: Uint8
     return constantTimeEqual(Buffer.from(stored.plain, 'utf8'), bytes);
   }
   if ('sha512' in stored && typeof stored.sha512 === 'string') {
-    const computed = sha512Crypt(bytes, stored.sha512);
+    const computed = parseSha512Setting(stored.sha512) === undefined
+      ? undefined
+      : await hashPool.hash({ kind: 'sha512', key: bytes, setting: stored.sha512 });
     // Hash the stored value regardless, so a malformed hash costs the same as a mismatch.
     const ok = constantTimeEqual(computed ?? '', stored.sha512);
     return computed !== undefined && ok;
@@ -46,8 +49,8 @@ export async function verifyPassword(stored: PasswordCredential, provided: Uint8
     const hash = stored.bcrypt;
     if (!/^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/.test(hash)) return false;
     // bcrypt reads at most 72 bytes of the password; bcryptjs takes a string.
-    const computed = await bcrypt.hash(Buffer.from(bytes).toString('utf8'), hash.slice(0, 29));
-    return constantTimeEqual(computed, hash);
+    const computed = await hashPool.hash({ kind: 'bcrypt', key: bytes, setting: hash.slice(0, 29) });
+    return computed !== undefined && constantTimeEqual(computed, hash);
   }
   return false;
 }

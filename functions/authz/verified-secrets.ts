@@ -40,16 +40,30 @@ export class VerifiedSecrets {
 
   constructor(readonly capacity = VERIFIED_SECRETS_DEFAULT_CAPACITY) {}
 
-  /** The keyed hash naming a claim; the same claim gives the same id within this process. */
+  /**
+   * The keyed hash naming a claim; the same claim gives the same id within this process. The
+   * parts are length-prefixed into one buffer and MACed in one call: a connect pays one HMAC
+   * object, not one update per part (profiling showed the parts' small updates costing more than
+   * SHA-256 itself).
+   */
   idOf(claim: SecretClaim): string {
-    const h = createHmac('sha256', this.key);
-    for (const part of [claim.application, claim.device, claim.credential, claim.presented, claim.stored]) {
-      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
-      const len = Buffer.allocUnsafe(4);
-      len.writeUInt32BE(bytes.length, 0);
-      h.update(len).update(bytes);
+    const parts = [claim.application, claim.device, claim.credential, claim.presented, claim.stored];
+    let size = 0;
+    for (const part of parts) size += 4 + (typeof part === 'string' ? Buffer.byteLength(part, 'utf8') : part.length);
+    const message = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const part of parts) {
+      let length: number;
+      if (typeof part === 'string') {
+        length = message.write(part, at + 4, 'utf8');
+      } else {
+        message.set(part, at + 4);
+        length = part.length;
+      }
+      message.writeUInt32BE(length, at);
+      at += 4 + length;
     }
-    return h.digest('base64');
+    return createHmac('sha256', this.key).update(message).digest('base64');
   }
 
   /** Whether the claim was verified since the last registry change (counts a hit or a miss). */

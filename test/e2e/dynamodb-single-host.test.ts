@@ -5,7 +5,8 @@
 // through A's API is refused by B's MQTT endpoint within a bounded wait, although B caches verified
 // secrets (B reads the device from DynamoDB on each connect, and its cache is keyed by the stored
 // hash too; it is also emptied when the change reaches B through the changes table), and the new
-// password is accepted.
+// password is accepted. Access tokens live in DynamoDB too: a token created through A's API
+// works on B's API at once, and one deleted through B's API is refused by A's.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,6 +30,7 @@ let a: Mooring;
 let b: ChildProcess;
 let bOut = '';
 let bMqttPort = 0;
+let bApiPort = 0;
 
 test.before(async () => {
   const endpoint = await ensureDynamo();
@@ -52,6 +54,9 @@ test.before(async () => {
   const m = /MQTT\s+tcp:\/\/localhost:(\d+)/.exec(bOut);
   if (!m) throw new Error(`instance B did not start:\n${bOut}`);
   bMqttPort = Number(m[1]);
+  const api = /management API\s+http:\/\/localhost:(\d+)/.exec(bOut);
+  if (!api) throw new Error(`instance B printed no management API address:\n${bOut}`);
+  bApiPort = Number(api[1]);
 });
 
 test.after(async () => {
@@ -112,6 +117,27 @@ test('the demo is seeded once in DynamoDB; a device created through A connects t
   await until(async () => { refusedAfter++; return !(await connectsToB('shared@demo-app', 'first')); }, 10_000, 'B to refuse the old password');
   console.log(`  B accepted the new device after ${attempts} attempt(s); refused the old password after ${refusedAfter} attempt(s), ${Date.now() - t0} ms`);
   assert.ok(await connectsToB('shared@demo-app', 'second'), 'B accepts the new password');
+});
+
+test('an access token created through A\'s API works on B\'s; deleted through B\'s, A refuses it', async () => {
+  const created = await call('POST', '/api/tokens/v1alpha1?description=shared');
+  assert.is(created.status, 200);
+  const { prefix, token } = await created.json() as { prefix: string; token: string };
+  const asToken = (port: number, path: string, method = 'GET') => fetch(`http://127.0.0.1:${port}${path}`, {
+    method, headers: { authorization: `Basic ${Buffer.from(`${a.demoUser!.username}:${token}`).toString('base64')}` },
+  });
+  const listed = await asToken(bApiPort, '/api/tokens/v1alpha1');
+  assert.is(listed.status, 200, 'B knows the user and the token A issued');
+  const prefixes = (await listed.json() as Array<{ prefix: string; description?: string }>);
+  assert.ok(prefixes.some((t) => t.prefix === prefix && t.description === 'shared'), JSON.stringify(prefixes));
+  const device = await asToken(bApiPort, '/api/registry/v1alpha1/apps/demo-app/devices/shared');
+  assert.is(device.status, 200, 'B authorises the token for the demo application');
+  assert.is((await asToken(bApiPort, `/api/tokens/v1alpha1/${prefix}`, 'DELETE')).status, 204);
+  const refused = await asToken(a.api.port, '/api/tokens/v1alpha1');
+  assert.is(refused.status, 403, 'A no longer accepts a token deleted through B');
+  const left = (await (await call('GET', '/api/tokens/v1alpha1')).json() as Array<{ prefix: string }>).map((t) => t.prefix);
+  console.log(`  token ${prefix}: issued by A, used and deleted on B, refused by A; ${left.length} token(s) of the demo user left`);
+  assert.not.ok(left.includes(prefix));
 });
 
 test.run();
