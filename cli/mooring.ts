@@ -68,12 +68,17 @@ export interface StartOptions {
 /**
  * The in-memory broker, or Kafka (single-host mode). On Kafka the bus publishes to the topic of
  * the Broker the knative/ Triggers name (`knative-broker-<ns>-<broker>`), the topic they read.
+ * Single host: this process is the only writer of that topic, so its in-process functions are
+ * served at publish time and have no consumer group (KafkaEventBusOptions.soleWriter), and the
+ * topic holds structured-mode records, cheaper to write and read (its readers are ours; the
+ * application-facing topics and the push sinks stay binary, Drogue's wire).
  */
 async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined): Promise<EventBus> {
   if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
   const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
   return new KafkaEventBus({
-    brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, logger: logger.child({ component: 'kafka' }),
+    brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, soleWriter: true, recordMode: 'structured',
+    logger: logger.child({ component: 'kafka' }),
   });
 }
 

@@ -20,7 +20,7 @@ import type {
 } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { encodeKafkaBinary } from '../../events/bindings/kafka.ts';
+import { kafkaEncoder, type EncodedRecord, type KafkaRecordMode } from '../../events/bindings/kafka.ts';
 import { MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from '../../events/bindings/extensions.ts';
 import { TriggerConsumer, type ConsumerTarget } from './consumer.ts';
 import { SharedInProcessTarget } from './shared.ts';
@@ -80,6 +80,22 @@ export interface KafkaEventBusOptions {
   /** Deliver to in-process Triggers before writing (default true; false: every event is written). */
   fusion?: boolean;
   /**
+   * This bus is the only writer of its topic (single-host mode; default false). With fusion on,
+   * its in-process Triggers are then served only at publish time (partial fusion, see
+   * connectors/knative/engine.ts), so they need no consumer group: no fetch decodes every record
+   * of the topic just to filter it out. An in-process Trigger then sees the events published
+   * through this bus after it was added, not the topic's earlier records.
+   */
+  soleWriter?: boolean;
+  /**
+   * How events are written to the broker topic (default `binary`, as Knative's Kafka broker
+   * writes them). `structured` (single-host mode) writes one JSON value and one header per
+   * record instead of a dozen `ce_` headers: several times cheaper to encode and decode (the
+   * data goes as `data_base64`, its bytes unchanged). The consumers read both. Other topics
+   * (publishTo: KafkaSinks, `events-<app>`) are always binary, the application-facing wire.
+   */
+  recordMode?: KafkaRecordMode;
+  /**
    * In-process Triggers of one topic share one consumer group (default true; ./shared.ts);
    * false: one group per Trigger, as for every other subscriber.
    */
@@ -95,7 +111,7 @@ function resolveOptions(o: KafkaEventBusOptions): Resolved {
     clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
     lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
     sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    keyConcurrency: 64, commitIntervalMs: 500, fetchMinBytes: 32 * 1024, fetchMaxWaitMs: 20, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, shareInProcess: true, logger: silentLogger,
+    keyConcurrency: 64, commitIntervalMs: 500, fetchMinBytes: 32 * 1024, fetchMaxWaitMs: 20, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, soleWriter: false, recordMode: 'binary', shareInProcess: true, logger: silentLogger,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as Resolved;
 }
@@ -106,7 +122,7 @@ export class KafkaEventBus implements EventBus {
   private readonly producer: BatchingProducer;
   private readonly triggers = new Map<string, TriggerConsumer<TriggerEngine>>();
   /** Per topic, the consumer group its in-process Triggers share, and the Triggers in it. */
-  private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer> }>();
+  private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer | undefined> }>();
   private readonly topics = new Map<string, Promise<void>>();
   private readonly ready = new Set<string>();
   private readonly logger: Logger;
@@ -115,6 +131,9 @@ export class KafkaEventBus implements EventBus {
   private readonly fusion: Fusion;
   /** The engines of the running Triggers, for fusion (rebuilt on add/remove). */
   private engines: TriggerEngine[] = [];
+  /** Encoders of the broker topic's records (recordMode) and of every other topic's (binary). */
+  private readonly encodeBroker: (event: CloudEvent) => EncodedRecord;
+  private readonly encodeBinary: (event: CloudEvent) => EncodedRecord;
   /** Per partitionkey, the last fused publish until its records are queued: keeps each key's order. */
   private readonly tails = new Map<string, Promise<void>>();
   readonly capabilities: BusCapabilities = { kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events) };
@@ -138,7 +157,14 @@ export class KafkaEventBus implements EventBus {
       lingerMs: o.lingerMs, batchSize: o.batchSize, maxPending: o.maxPending,
       publishTimeoutMs: o.publishTimeoutMs, logger: this.logger,
     });
-    this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats);
+    this.encodeBroker = kafkaEncoder(o.recordMode, o.typedExtensions);
+    this.encodeBinary = kafkaEncoder('binary', o.typedExtensions);
+    this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats, this.inProcessAtPublishOnly);
+  }
+
+  /** In-process Triggers are served by fusion alone, without a consumer group (soleWriter). */
+  private get inProcessAtPublishOnly(): boolean {
+    return this.options.soleWriter && this.options.fusion;
   }
 
   /** The topic this bus publishes to. */
@@ -155,7 +181,7 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) return Promise.reject(closedError());
     const list = Array.isArray(events) ? events : [events];
     if (this.engines.length === 0 || !this.fusion.enabled) return this.send(list);
-    const fuse = list.some((e) => this.fusion.fusable(e) !== undefined);
+    const fuse = list.some((e) => this.fusion.serves(e));
     if (!fuse && this.tails.size === 0) return this.send(list);
     return this.publishFused(list, fuse);
   }
@@ -179,7 +205,7 @@ export class KafkaEventBus implements EventBus {
       }
       if (out.publish.length === 0) return;
       await this.topicReady(this.topic);
-      acked = this.producer.send(this.topic, out.publish.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
+      acked = this.producer.send(this.topic, out.publish.map(this.encodeBroker));
     });
     const tail = queued.catch(() => undefined);
     for (const k of keys) this.tails.set(k, tail);
@@ -193,18 +219,18 @@ export class KafkaEventBus implements EventBus {
    */
   publishTo(topic: string, events: CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    return this.sendTo(topic, events);
+    return this.sendTo(topic, events, this.encodeBinary);
   }
 
   /** Publishing without the closed check: replies of deliveries still in flight during close. */
   private async send(events: CloudEvent[]): Promise<void> {
-    return this.sendTo(this.topic, events);
+    return this.sendTo(this.topic, events, this.encodeBroker);
   }
 
-  private async sendTo(topic: string, events: CloudEvent[]): Promise<void> {
+  private async sendTo(topic: string, events: CloudEvent[], encode: (event: CloudEvent) => EncodedRecord): Promise<void> {
     if (events.length === 0) return;
     await this.topicReady(topic);
-    await this.producer.send(topic, events.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
+    await this.producer.send(topic, events.map(encode));
   }
 
   /** ensureTopic bounded by publishTimeoutMs, so a first publish never outlasts its deadline. */
@@ -259,7 +285,7 @@ export class KafkaEventBus implements EventBus {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
     await this.ensureTopic(topic);
-    if (o.shareInProcess && engine.inProcess) {
+    if ((o.shareInProcess || this.inProcessAtPublishOnly) && engine.inProcess) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
@@ -307,8 +333,9 @@ export class KafkaEventBus implements EventBus {
       const groupId = this.options.groupId
         ? this.options.groupId({ name, namespace, broker: this.options.broker, subscriber: { uri: `in-process://${topic}` } })
         : triggerGroupId(namespace, name);
-      const consumer = this.consumerFor(target, topic, groupId);
-      group = { target, consumer: consumer.start(this.kafka).then(() => consumer) };
+      // soleWriter: fusion serves these Triggers at publish; nothing has to be read back.
+      const consumer = this.inProcessAtPublishOnly ? undefined : this.consumerFor(target, topic, groupId);
+      group = { target, consumer: consumer ? consumer.start(this.kafka).then(() => consumer) : Promise.resolve(undefined) };
       this.shared.set(topic, group);
     }
     group.target.add(engine);
