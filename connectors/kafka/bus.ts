@@ -13,111 +13,26 @@
 
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
-import { realSleep, type Sleep } from '../knative/delivery.ts';
 import { Fusion, newDeliveryStats, TriggerEngine } from '../knative/engine.ts';
 import type {
   BusCapabilities, DeliveryStats, EventBus, SubscriberInput, TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
-import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { kafkaEncoder, type EncodedRecord, type KafkaRecordMode } from '../../events/bindings/kafka.ts';
-import { MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from '../../events/bindings/extensions.ts';
+import type { Logger } from '../../functions/ports/runtime.ts';
+import { kafkaEncoder, type EncodedRecord } from '../../events/bindings/kafka.ts';
 import { TriggerConsumer, type ConsumerTarget } from './consumer.ts';
 import { SharedInProcessTarget } from './shared.ts';
 import { kafkajsLogCreator } from './logging.ts';
 import { BatchingProducer } from './producer.ts';
+import { LagGate } from './lag-gate.ts';
 import { brokerTopic, triggerGroupId } from './topics.ts';
+import { resolveOptions, type KafkaEventBusOptions, type ResolvedOptions } from './options.ts';
 
-export interface KafkaEventBusOptions {
-  /** Bootstrap servers, `host:port`. */
-  brokers: string[];
-  clientId?: string;
-  /** The Knative Broker this bus is (default `default`/`default`). */
-  namespace?: string;
-  broker?: string;
-  /**
-   * The topic every event goes to and every Trigger reads (default
-   * `knative-broker-<namespace>-<broker>`).
-   */
-  topic?: string;
-  /** Partitions and replication of a topic the bus creates (defaults 4 and 1). */
-  partitions?: number;
-  replicationFactor?: number;
-  /** Producer batching: linger time (ms, default 2) and records per batch (default 500). */
-  lingerMs?: number;
-  batchSize?: number;
-  /** Events waiting for Kafka before publish answers MOORING_BUS_FULL (default 10000). */
-  maxPending?: number;
-  /** A publish not acknowledged in this time rejects with MOORING_UNAVAILABLE (ms, default 10000). */
-  publishTimeoutMs?: number;
-  /** Consumer group name of a Trigger (default Knative's `knative-trigger-<ns>-<name>`). */
-  groupId?: (trigger: TriggerSpec) => string;
-  /** Where a new consumer group starts (default `earliest`, see above). */
-  startFrom?: 'earliest' | 'latest';
-  /** Consumer group timing (ms): session 10000, heartbeat 1000, rebalance 10000, join wait 30000. */
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
-  rebalanceTimeoutMs?: number;
-  joinTimeoutMs?: number;
-  /**
-   * Partition keys of one fetched batch delivered at the same time, per Trigger and partition
-   * (default 64); each key's records stay strictly in order.
-   */
-  keyConcurrency?: number;
-  /** Longest time a final offset waits for its commit (ms, default 500; commits are batched). */
-  commitIntervalMs?: number;
-  /**
-   * A Trigger's fetch answers once it has this many bytes (default 32 KiB) or waited
-   * `fetchMaxWaitMs` (default 20 ms): fewer, larger fetches under load, cheaper for Kafka and
-   * the decoder, and at most that wait added to a delivery at low rates.
-   */
-  fetchMinBytes?: number;
-  fetchMaxWaitMs?: number;
-  /** Extensions whose integer/boolean type is restored from the string header. */
-  typedExtensions?: ExtensionTypes;
-  /** The wait between delivery retries (injectable so tests need not wait). */
-  sleep?: Sleep;
-  /** Deliver to in-process Triggers before writing (default true; false: every event is written). */
-  fusion?: boolean;
-  /**
-   * This bus is the only writer of its topic (single-host mode; default false). With fusion on,
-   * its in-process Triggers are then served only at publish time (partial fusion, see
-   * connectors/knative/engine.ts), so they need no consumer group: no fetch decodes every record
-   * of the topic just to filter it out. An in-process Trigger then sees the events published
-   * through this bus after it was added, not the topic's earlier records.
-   */
-  soleWriter?: boolean;
-  /**
-   * How events are written to the broker topic (default `binary`, as Knative's Kafka broker
-   * writes them). `structured` (single-host mode) writes one JSON value and one header per
-   * record instead of a dozen `ce_` headers: several times cheaper to encode and decode (the
-   * data goes as `data_base64`, its bytes unchanged). The consumers read both. Other topics
-   * (publishTo: KafkaSinks, `events-<app>`) are always binary, the application-facing wire.
-   */
-  recordMode?: KafkaRecordMode;
-  /**
-   * In-process Triggers of one topic share one consumer group (default true; ./shared.ts);
-   * false: one group per Trigger, as for every other subscriber.
-   */
-  shareInProcess?: boolean;
-  logger?: Logger;
-}
+export type { KafkaEventBusOptions } from './options.ts';
 
-type Resolved = Required<Omit<KafkaEventBusOptions, 'topic' | 'groupId'>> & Pick<KafkaEventBusOptions, 'topic' | 'groupId'>;
-
-function resolveOptions(o: KafkaEventBusOptions): Resolved {
-  if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new MooringError('MOORING_INVALID_CONFIG', 'KafkaEventBus: brokers must list at least one host:port');
-  return {
-    clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
-    lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
-    sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    keyConcurrency: 64, commitIntervalMs: 500, fetchMinBytes: 32 * 1024, fetchMaxWaitMs: 20, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, soleWriter: false, recordMode: 'binary', shareInProcess: true, logger: silentLogger,
-    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
-  } as Resolved;
-}
 
 export class KafkaEventBus implements EventBus {
-  private readonly options: Resolved;
+  private readonly options: ResolvedOptions;
   private readonly kafka: Kafka;
   private readonly producer: BatchingProducer;
   private readonly triggers = new Map<string, TriggerConsumer<TriggerEngine>>();
@@ -134,6 +49,7 @@ export class KafkaEventBus implements EventBus {
   /** Encoders of the broker topic's records (recordMode) and of every other topic's (binary). */
   private readonly encodeBroker: (event: CloudEvent) => EncodedRecord;
   private readonly encodeBinary: (event: CloudEvent) => EncodedRecord;
+  private readonly gate: LagGate;
   /** Per partitionkey, the last fused publish until its records are queued: keeps each key's order. */
   private readonly tails = new Map<string, Promise<void>>();
   readonly capabilities: BusCapabilities = { kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events) };
@@ -159,6 +75,7 @@ export class KafkaEventBus implements EventBus {
     });
     this.encodeBroker = kafkaEncoder(o.recordMode, o.typedExtensions);
     this.encodeBinary = kafkaEncoder('binary', o.typedExtensions);
+    this.gate = new LagGate(() => this.triggers.values(), o.maxLag, o.lagStallMs);
     this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats, this.inProcessAtPublishOnly);
   }
 
@@ -177,7 +94,14 @@ export class KafkaEventBus implements EventBus {
     return this.options.topic ?? brokerTopic(trigger.namespace, trigger.broker);
   }
 
+  /** Waits while the Triggers' consumers are too far behind (./lag-gate.ts), then publishes. */
   publish(events: CloudEvent | CloudEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    const held = this.gate.admit();
+    return held === undefined ? this.publishNow(events) : held.then(() => this.publishNow(events));
+  }
+
+  private publishNow(events: CloudEvent | CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const list = Array.isArray(events) ? events : [events];
     if (this.engines.length === 0 || !this.fusion.enabled) return this.send(list);
@@ -205,7 +129,8 @@ export class KafkaEventBus implements EventBus {
       }
       if (out.publish.length === 0) return;
       await this.topicReady(this.topic);
-      acked = this.producer.send(this.topic, out.publish.map(this.encodeBroker));
+      const n = out.publish.length;
+      acked = this.producer.send(this.topic, out.publish.map(this.encodeBroker)).then(() => this.gate.wrote(n));
     });
     const tail = queued.catch(() => undefined);
     for (const k of keys) this.tails.set(k, tail);
@@ -224,7 +149,8 @@ export class KafkaEventBus implements EventBus {
 
   /** Publishing without the closed check: replies of deliveries still in flight during close. */
   private async send(events: CloudEvent[]): Promise<void> {
-    return this.sendTo(this.topic, events, this.encodeBroker);
+    await this.sendTo(this.topic, events, this.encodeBroker);
+    this.gate.wrote(events.length);
   }
 
   private async sendTo(topic: string, events: CloudEvent[], encode: (event: CloudEvent) => EncodedRecord): Promise<void> {
@@ -321,6 +247,7 @@ export class KafkaEventBus implements EventBus {
       logger: this.logger,
       publish: (events) => this.send(events),
       fusion: this.fusion,
+      onProgress: () => this.gate.progress(),
     });
   }
 
@@ -374,6 +301,7 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.gate.close();
     const consumers: TriggerConsumer[] = [...this.triggers.values()];
     const groups = [...this.shared.values()];
     this.triggers.clear();

@@ -50,6 +50,8 @@ export interface TriggerConsumerOptions {
   publish(events: CloudEvent[]): Promise<void>;
   /** Hands replies to the in-process Triggers serving them (none: every reply is published). */
   fusion?: Fusion;
+  /** Called whenever records became final (the lag may have shrunk). */
+  onProgress?: () => void;
 }
 
 /**
@@ -88,6 +90,12 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private lastCommitAt = 0;
+  /** Per partition: the end of the log at the last fetch, and the next record not final yet. */
+  private readonly logEnd = new Map<number, number>();
+  private readonly nextFinal = new Map<number, number>();
+  /** When records last became final (or the consumer started), and how many did since it started. */
+  lastProgressAt = Date.now();
+  finalCount = 0;
 
   constructor(engine: T, options: TriggerConsumerOptions) {
     this.engine = engine;
@@ -113,6 +121,8 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     let onJoin: () => void = () => undefined;
     const joined = new Promise<void>((resolve) => { onJoin = resolve; });
     const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
+    // A rebalance may move partitions: their lag is learnt again from the next fetches.
+    consumer.on(consumer.events.GROUP_JOIN, () => { this.logEnd.clear(); this.nextFinal.clear(); });
     consumer.on(consumer.events.CRASH, (e) => {
       this.logger.warn({ err: e.payload.error?.message, restart: e.payload.restart }, 'Kafka consumer crashed');
     });
@@ -140,6 +150,16 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
       clearTimeout(timer);
       removeJoin();
     }
+  }
+
+  /**
+   * Records this Trigger has still to make final, as of the last fetch of each partition (the
+   * log may have grown since): what the Kafka bus's backpressure bounds.
+   */
+  get lag(): number {
+    let n = 0;
+    for (const [partition, end] of this.logEnd) n += Math.max(0, end - (this.nextFinal.get(partition) ?? end));
+    return n;
   }
 
   /** Stops retries, lets the delivery in flight finish, commits what is final, leaves the group. */
@@ -198,6 +218,8 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { topic, partition, messages } = batch;
+    this.logEnd.set(partition, Number(batch.highWatermark));
+    if (!this.nextFinal.has(partition) && messages.length > 0) this.nextFinal.set(partition, Number(messages[0]!.offset));
     const commitNow = (): Promise<void> => this.flushCommits(
       (partitions) => commitOffsetsIfNecessary({ topics: [{ topic, partitions }] }),
     );
@@ -218,9 +240,13 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
       const before = low;
       while (low < messages.length && final[low] === 1) low++;
       if (low > before) {
+        this.finalCount += low - before;
         const offset = messages[low - 1]!.offset;
         resolveOffset(offset);
         this.offerCommit(partition, offset);
+        this.nextFinal.set(partition, Number(offset) + 1);
+        this.lastProgressAt = Date.now();
+        this.options.onProgress?.();
       }
     };
     // A lane goes in runs: a key's records are delivered one after another, then the replies of
