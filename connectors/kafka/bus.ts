@@ -15,7 +15,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
 import { Fusion, newDeliveryStats, TriggerEngine } from '../knative/engine.ts';
 import type {
-  BusCapabilities, DeliveryStats, EventBus, SubscriberInput, TriggerSpec,
+  BusCapabilities, DeliveryStats, EventBus, PublishOptions, SubscriberInput, TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
@@ -95,9 +95,9 @@ export class KafkaEventBus implements EventBus {
   }
 
   /** Waits while the Triggers' consumers are too far behind (./lag-gate.ts), then publishes. */
-  publish(events: CloudEvent | CloudEvent[]): Promise<void> {
+  publish(events: CloudEvent | CloudEvent[], options?: PublishOptions): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    const held = this.gate.admit();
+    const held = this.gate.admit(options?.unacknowledged === true);
     return held === undefined ? this.publishNow(events) : held.then(() => this.publishNow(events));
   }
 
@@ -216,6 +216,7 @@ export class KafkaEventBus implements EventBus {
       return;
     }
     const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    this.gate.track(consumer);
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);

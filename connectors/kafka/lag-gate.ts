@@ -1,10 +1,13 @@
 // Backpressure of the Kafka bus on its own consumers' lag. In single-host mode the Triggers that
 // push to applications read the broker topic in the same process that writes it; when devices
 // publish faster than those Triggers deliver, Kafka would take everything and the difference
-// would pile up as a backlog that takes minutes to deliver. The gate holds publishes instead
-// while a Trigger's consumer is `maxLag` records or more behind and still making progress: a
-// held publish holds its connection's input (the MQTT gateway stops reading a connection whose
-// publishes are not settled, as with the in-memory bus), so a flood is slowed at its source.
+// would pile up as a backlog that takes minutes to deliver. The gate holds unacknowledged
+// publishes (MQTT QoS 0) instead while a Trigger's consumer is `maxLag` records or more behind
+// and still making progress: a held publish holds its connection's input (the MQTT gateway stops
+// reading a connection whose publishes are not settled, as with the in-memory bus), so a flood
+// is slowed at its source. Acknowledged publishes (QoS 1, HTTP) are not held for lag: their
+// acknowledgement is Kafka's, durable, and a backlog of them is what Kafka is for; they only
+// queue behind publishes already held, so that each device's order holds.
 // A consumer that made no progress for `stallMs` (its sink is down, its retries wait) does not
 // hold anything: then Kafka keeps the events, durably, until the sink is back.
 
@@ -44,14 +47,22 @@ export class LagGate {
   /** Publishes held now. */
   get held(): number { return this.waiters.length; }
 
-  /** Undefined when a publish may go at once; else resolves when it may. */
-  admit(): Promise<void> | undefined {
-    if (this.waiters.length === 0 && !this.behind()) return undefined;
+  /**
+   * Undefined when a publish may go at once; else resolves when it may. `hold`: the publish may
+   * be held for lag (unacknowledged); any publish queues behind those held already.
+   */
+  admit(hold = true): Promise<void> | undefined {
+    if (this.waiters.length === 0 && (!hold || !this.behind())) return undefined;
     return new Promise<void>((resolve) => {
       this.waiters.push(resolve);
       // A consumer may stall while publishes are held: look again now and then.
       this.timer ??= setInterval(() => this.release(), RECHECK_MS);
     });
+  }
+
+  /** A new consumer: what is written from now on counts towards its lag. */
+  track(s: LagSource): void {
+    this.baseline.set(s, this.writtenCount);
   }
 
   /** The bus wrote `n` records to the topic the consumers read. */

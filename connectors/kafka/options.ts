@@ -75,8 +75,9 @@ export interface KafkaEventBusOptions {
    */
   recordMode?: KafkaRecordMode;
   /**
-   * Backpressure (./lag-gate.ts): publish waits while the consumer of a Trigger with its own group
-   * is this many records behind or more and still progressing (default 10000; 0: never waits).
+   * Backpressure (./lag-gate.ts): an unacknowledged publish (QoS 0) waits while the consumer of a
+   * Trigger with its own group is this many records behind or more and still progressing (default
+   * 10000; 0: never waits); later publishes queue behind it.
    * A consumer without progress for `lagStallMs` (default 2000) holds nothing.
    */
   maxLag?: number;

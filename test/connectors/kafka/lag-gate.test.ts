@@ -62,6 +62,24 @@ test('a consumer that made no progress for stallMs holds nothing: Kafka keeps th
   gate.close();
 });
 
+test('an acknowledged publish is not held for lag, but queues behind held ones (order)', async () => {
+  const c = source();
+  const gate = new LagGate(() => [c], 10, 60_000);
+  gate.track(c);
+  gate.wrote(50);
+  assert.is(gate.admit(false), undefined, 'QoS 1 alone passes while the consumer is behind');
+  const order: string[] = [];
+  void gate.admit(true)!.then(() => order.push('qos0'));
+  const queued = gate.admit(false);
+  assert.ok(queued !== undefined, 'QoS 1 after a held QoS 0 queues behind it');
+  void queued!.then(() => order.push('qos1'));
+  c.finalCount = 50;
+  gate.progress();
+  await tick();
+  assert.equal(order, ['qos0', 'qos1']);
+  gate.close();
+});
+
 test('maxLag 0 never holds, and close lets every held publish go', async () => {
   const c = source();
   assert.is(new LagGate(() => [c], 0, 2000).admit(), undefined);
