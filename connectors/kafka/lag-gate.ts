@@ -26,7 +26,7 @@ const RECHECK_MS = 100;
  * Held publishes let go per event-loop turn: letting thousands go at once would make one long
  * turn of ingest work while the consumers' deliveries (their HTTP answers) wait behind it.
  */
-const RELEASE_PER_TURN = 256;
+const RELEASE_PER_TURN = 64;
 
 export class LagGate {
   /** Publishes held, in arrival order (later ones queue behind them: each key's order holds). */
