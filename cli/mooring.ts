@@ -77,12 +77,17 @@ export interface StartOptions {
 /**
  * The in-memory broker, or Kafka (single-host mode). On Kafka the bus publishes to the topic of
  * the Broker the knative/ Triggers name (`knative-broker-<ns>-<broker>`), the topic they read.
+ * Single host: this process is the only writer of that topic, so its in-process functions are
+ * served at publish time and have no consumer group (KafkaEventBusOptions.soleWriter), and the
+ * topic holds structured-mode records, cheaper to write and read (its readers are ours; the
+ * application-facing topics and the push sinks stay binary, Drogue's wire).
  */
 async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined): Promise<EventBus> {
   if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
   const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
   return new KafkaEventBus({
-    brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, logger: logger.child({ component: 'kafka' }),
+    brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, soleWriter: true, recordMode: 'structured',
+    logger: logger.child({ component: 'kafka' }),
   });
 }
 
@@ -121,10 +126,10 @@ async function pem(value: string): Promise<string> {
  */
 async function openDirectory(
   config: Readonly<Config>, instanceId: string, logger: Logger, closers: Array<() => Promise<void>>,
-): Promise<{ directory: ConnectionDirectory; queue: CommandQueue }> {
+): Promise<{ directory: ConnectionDirectory; queue: CommandQueue; shared: boolean }> {
   const ttlMs = config.connectionTtlMs;
   if (config.dynamodbEndpoint === undefined || !config.kafkaBrokers) {
-    return { directory: new InMemoryConnectionDirectory({ ttlMs }), queue: new InMemoryCommandQueue() };
+    return { directory: new InMemoryConnectionDirectory({ ttlMs }), queue: new InMemoryCommandQueue(), shared: false };
   }
   const { DynamoConnectionDirectory, DynamoCommandQueue, dynamoOptionsFromConfig } = await import('../connectors/dynamodb/index.ts');
   const options = dynamoOptionsFromConfig(config, { logger: logger.child({ component: 'directory' }), instanceId });
@@ -132,7 +137,7 @@ async function openDirectory(
   closers.push(() => directory.close());
   const queue = await DynamoCommandQueue.open(options);
   closers.push(async () => queue.close());
-  return { directory, queue };
+  return { directory, queue, shared: true };
 }
 
 interface PushTrigger {
@@ -181,7 +186,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
     // ---- commands (issue 10)
     const instanceId = randomUUID();
-    const { directory, queue: commandQueue } = await openDirectory(config, instanceId, logger, closers);
+    const { directory, queue: commandQueue, shared: sharedDirectory } = await openDirectory(config, instanceId, logger, closers);
     const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint(), instanceId });
     // ----
     const resolve = createResolver({
@@ -261,8 +266,10 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
     // A request waiting with `ct` takes a routed command first; otherwise the MQTT connection does.
     const mqttCommands = gatewaySubscriber(gateway, commands.receiveRoutedReply);
+    // Only other instances sharing the directory route commands here through the bus; alone, this
+    // instance's own routed commands are served at publish (no consumer of the broker topic).
     await bus.addTrigger(cmdTriggers.delivery, {
-      ...mqttCommands,
+      ...mqttCommands, perInstance: sharedDirectory,
       call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
     });
     // ----

@@ -102,7 +102,10 @@ export async function ingestQos0(job: IngestJob, started: Started): Promise<Meas
   const m: Measurement = { sent, delivered };
   if (job.countAt.kind === 'none') m.throughput = sent / ((sentAt - t0) / 1000);
   else m.throughput = delivered / ((end - t0) / 1000);
-  if (delivered < total && job.countAt.kind !== 'none') m.note = `${total - delivered} of ${total} not delivered`;
+  // Fewer sent than total: the server held the publishers back (backpressure) until the time limit.
+  if (delivered < total && job.countAt.kind !== 'none') {
+    m.note = `${total - delivered} of ${total} not delivered` + (sent < total ? ` (${total - sent} never sent: held back by the server)` : '');
+  }
   return m;
 }
 

@@ -15,93 +15,31 @@
 
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
-import { realSleep, type Sleep } from '../knative/delivery.ts';
 import { Fusion, newDeliveryStats, TriggerEngine } from '../knative/engine.ts';
 import type {
-  BusCapabilities, DeliveryStats, EventBus, SubscriberInput, TriggerSpec,
+  BusCapabilities, DeliveryStats, EventBus, PublishOptions, SubscriberInput, TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
-import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
-import { encodeKafkaBinary } from '../../events/bindings/kafka.ts';
-import { MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from '../../events/bindings/extensions.ts';
+import type { Logger } from '../../functions/ports/runtime.ts';
+import { kafkaEncoder, type EncodedRecord } from '../../events/bindings/kafka.ts';
 import { TriggerConsumer, type ConsumerTarget } from './consumer.ts';
 import { SharedInProcessTarget } from './shared.ts';
 import { kafkajsLogCreator } from './logging.ts';
 import { BatchingProducer } from './producer.ts';
+import { LagGate } from './lag-gate.ts';
 import { brokerTopic, triggerGroupId } from './topics.ts';
+import { resolveOptions, type KafkaEventBusOptions, type ResolvedOptions } from './options.ts';
 
-export interface KafkaEventBusOptions {
-  /** Bootstrap servers, `host:port`. */
-  brokers: string[];
-  clientId?: string;
-  /** The Knative Broker this bus is (default `default`/`default`). */
-  namespace?: string;
-  broker?: string;
-  /**
-   * The topic every event goes to and every Trigger reads (default
-   * `knative-broker-<namespace>-<broker>`).
-   */
-  topic?: string;
-  /** Partitions and replication of a topic the bus creates (defaults 4 and 1). */
-  partitions?: number;
-  replicationFactor?: number;
-  /** Producer batching: linger time (ms, default 2) and records per batch (default 500). */
-  lingerMs?: number;
-  batchSize?: number;
-  /** Events waiting for Kafka before publish answers MOORING_BUS_FULL (default 10000). */
-  maxPending?: number;
-  /** A publish not acknowledged in this time rejects with MOORING_UNAVAILABLE (ms, default 10000). */
-  publishTimeoutMs?: number;
-  /** Consumer group name of a Trigger (default Knative's `knative-trigger-<ns>-<name>`). */
-  groupId?: (trigger: TriggerSpec) => string;
-  /** Where a new consumer group starts (default `earliest`, see above). */
-  startFrom?: 'earliest' | 'latest';
-  /** Consumer group timing (ms): session 10000, heartbeat 1000, rebalance 10000, join wait 30000. */
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
-  rebalanceTimeoutMs?: number;
-  joinTimeoutMs?: number;
-  /**
-   * Partition keys of one fetched batch delivered at the same time, per Trigger and partition
-   * (default 64); each key's records stay strictly in order.
-   */
-  keyConcurrency?: number;
-  /** Longest time between offset commits while a fetched batch is processed (ms, default 500). */
-  commitIntervalMs?: number;
-  /** Extensions whose integer/boolean type is restored from the string header. */
-  typedExtensions?: ExtensionTypes;
-  /** The wait between delivery retries (injectable so tests need not wait). */
-  sleep?: Sleep;
-  /** Deliver to in-process Triggers before writing (default true; false: every event is written). */
-  fusion?: boolean;
-  /**
-   * In-process Triggers of one topic share one consumer group (default true; ./shared.ts);
-   * false: one group per Trigger, as for every other subscriber.
-   */
-  shareInProcess?: boolean;
-  logger?: Logger;
-}
+export type { KafkaEventBusOptions } from './options.ts';
 
-type Resolved = Required<Omit<KafkaEventBusOptions, 'topic' | 'groupId'>> & Pick<KafkaEventBusOptions, 'topic' | 'groupId'>;
-
-function resolveOptions(o: KafkaEventBusOptions): Resolved {
-  if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new MooringError('MOORING_INVALID_CONFIG', 'KafkaEventBus: brokers must list at least one host:port');
-  return {
-    clientId: 'mooring', namespace: 'default', broker: 'default', partitions: 4, replicationFactor: 1,
-    lingerMs: 2, batchSize: 500, maxPending: 10_000, publishTimeoutMs: 10_000, startFrom: 'earliest',
-    sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000, joinTimeoutMs: 30_000,
-    keyConcurrency: 64, commitIntervalMs: 500, typedExtensions: MOORING_TYPED_EXTENSIONS, sleep: realSleep, fusion: true, shareInProcess: true, logger: silentLogger,
-    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
-  } as Resolved;
-}
 
 export class KafkaEventBus implements EventBus {
-  private readonly options: Resolved;
+  private readonly options: ResolvedOptions;
   private readonly kafka: Kafka;
   private readonly producer: BatchingProducer;
   private readonly triggers = new Map<string, TriggerConsumer<TriggerEngine>>();
   /** Per topic, the consumer group its in-process Triggers share, and the Triggers in it. */
-  private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer> }>();
+  private readonly shared = new Map<string, { target: SharedInProcessTarget; consumer: Promise<TriggerConsumer | undefined> }>();
   private readonly topics = new Map<string, Promise<void>>();
   private readonly ready = new Set<string>();
   private readonly logger: Logger;
@@ -110,6 +48,10 @@ export class KafkaEventBus implements EventBus {
   private readonly fusion: Fusion;
   /** The engines of the running Triggers, for fusion (rebuilt on add/remove). */
   private engines: TriggerEngine[] = [];
+  /** Encoders of the broker topic's records (recordMode) and of every other topic's (binary). */
+  private readonly encodeBroker: (event: CloudEvent) => EncodedRecord;
+  private readonly encodeBinary: (event: CloudEvent) => EncodedRecord;
+  private readonly gate: LagGate;
   /** Per partitionkey, the last fused publish until its records are queued: keeps each key's order. */
   private readonly tails = new Map<string, Promise<void>>();
   readonly capabilities: BusCapabilities = { kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events) };
@@ -133,7 +75,15 @@ export class KafkaEventBus implements EventBus {
       lingerMs: o.lingerMs, batchSize: o.batchSize, maxPending: o.maxPending,
       publishTimeoutMs: o.publishTimeoutMs, logger: this.logger,
     });
-    this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats);
+    this.encodeBroker = kafkaEncoder(o.recordMode, o.typedExtensions);
+    this.encodeBinary = kafkaEncoder('binary', o.typedExtensions);
+    this.gate = new LagGate(() => this.triggers.values(), o.maxLag, o.lagStallMs);
+    this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats, this.inProcessAtPublishOnly);
+  }
+
+  /** In-process Triggers are served by fusion alone, without a consumer group (soleWriter). */
+  private get inProcessAtPublishOnly(): boolean {
+    return this.options.soleWriter && this.options.fusion;
   }
 
   /** The topic this bus publishes to. */
@@ -146,11 +96,18 @@ export class KafkaEventBus implements EventBus {
     return this.options.topic ?? brokerTopic(trigger.namespace, trigger.broker);
   }
 
-  publish(events: CloudEvent | CloudEvent[]): Promise<void> {
+  /** Waits while the Triggers' consumers are too far behind (./lag-gate.ts), then publishes. */
+  publish(events: CloudEvent | CloudEvent[], options?: PublishOptions): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    const held = this.gate.admit(options?.unacknowledged === true);
+    return held === undefined ? this.publishNow(events) : held.then(() => this.publishNow(events));
+  }
+
+  private publishNow(events: CloudEvent | CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const list = Array.isArray(events) ? events : [events];
     if (this.engines.length === 0 || !this.fusion.enabled) return this.send(list);
-    const fuse = list.some((e) => this.fusion.fusable(e) !== undefined);
+    const fuse = list.some((e) => this.fusion.serves(e));
     if (!fuse && this.tails.size === 0) return this.send(list);
     return this.publishFused(list, fuse);
   }
@@ -174,7 +131,8 @@ export class KafkaEventBus implements EventBus {
       }
       if (out.publish.length === 0) return;
       await this.topicReady(this.topic);
-      acked = this.producer.send(this.topic, out.publish.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
+      const n = out.publish.length;
+      acked = this.producer.send(this.topic, out.publish.map(this.encodeBroker)).then(() => this.gate.wrote(n));
     });
     const tail = queued.catch(() => undefined);
     for (const k of keys) this.tails.set(k, tail);
@@ -188,18 +146,19 @@ export class KafkaEventBus implements EventBus {
    */
   publishTo(topic: string, events: CloudEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    return this.sendTo(topic, events);
+    return this.sendTo(topic, events, this.encodeBinary);
   }
 
   /** Publishing without the closed check: replies of deliveries still in flight during close. */
   private async send(events: CloudEvent[]): Promise<void> {
-    return this.sendTo(this.topic, events);
+    await this.sendTo(this.topic, events, this.encodeBroker);
+    this.gate.wrote(events.length);
   }
 
-  private async sendTo(topic: string, events: CloudEvent[]): Promise<void> {
+  private async sendTo(topic: string, events: CloudEvent[], encode: (event: CloudEvent) => EncodedRecord): Promise<void> {
     if (events.length === 0) return;
     await this.topicReady(topic);
-    await this.producer.send(topic, events.map((e) => encodeKafkaBinary(e, this.options.typedExtensions)));
+    await this.producer.send(topic, events.map(encode));
   }
 
   /** ensureTopic bounded by publishTimeoutMs, so a first publish never outlasts its deadline. */
@@ -254,12 +213,15 @@ export class KafkaEventBus implements EventBus {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
     await this.ensureTopic(topic);
+    // A per-instance Trigger (routed commands) reads what other instances address to this one:
+    // never shared, never served at publish only, its own group from the end.
     const perInstance = engine.subscriber.perInstance === true;
-    if (o.shareInProcess && engine.inProcess && !perInstance) {
+    if ((o.shareInProcess || this.inProcessAtPublishOnly) && engine.inProcess && !perInstance) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
     const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name), perInstance ? 'latest' : o.startFrom);
+    this.gate.track(consumer);
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);
@@ -284,11 +246,14 @@ export class KafkaEventBus implements EventBus {
       rebalanceTimeoutMs: o.rebalanceTimeoutMs,
       joinTimeoutMs: o.joinTimeoutMs,
       commitIntervalMs: o.commitIntervalMs,
+      fetchMinBytes: o.fetchMinBytes,
+      fetchMaxWaitMs: o.fetchMaxWaitMs,
       typedExtensions: o.typedExtensions,
       sleep: o.sleep,
       logger: this.logger,
       publish: (events) => this.send(events),
       fusion: this.fusion,
+      onProgress: () => this.gate.progress(),
     });
   }
 
@@ -301,8 +266,9 @@ export class KafkaEventBus implements EventBus {
       const groupId = this.options.groupId
         ? this.options.groupId({ name, namespace, broker: this.options.broker, subscriber: { uri: `in-process://${topic}` } })
         : triggerGroupId(namespace, name);
-      const consumer = this.consumerFor(target, topic, groupId);
-      group = { target, consumer: consumer.start(this.kafka).then(() => consumer) };
+      // soleWriter: fusion serves these Triggers at publish; nothing has to be read back.
+      const consumer = this.inProcessAtPublishOnly ? undefined : this.consumerFor(target, topic, groupId);
+      group = { target, consumer: consumer ? consumer.start(this.kafka).then(() => consumer) : Promise.resolve(undefined) };
       this.shared.set(topic, group);
     }
     group.target.add(engine);
@@ -341,6 +307,7 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.gate.close();
     const consumers: TriggerConsumer[] = [...this.triggers.values()];
     const groups = [...this.shared.values()];
     this.triggers.clear();

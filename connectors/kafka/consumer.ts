@@ -35,8 +35,14 @@ export interface TriggerConsumerOptions {
   rebalanceTimeoutMs: number;
   /** How long addTrigger waits for the group join. */
   joinTimeoutMs: number;
-  /** Longest time between offset commits inside one fetched batch. */
+  /** Longest time a final offset waits for its commit (commits are batched over partitions). */
   commitIntervalMs: number;
+  /**
+   * A fetch answers once it has this many bytes or waited `fetchMaxWaitMs` (defaults 1 and 500):
+   * larger fetches cost Kafka and the decoder less per record, at the price of that wait at low rates.
+   */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
   typedExtensions: ExtensionTypes;
   sleep: Sleep;
   logger: Logger;
@@ -44,6 +50,8 @@ export interface TriggerConsumerOptions {
   publish(events: CloudEvent[]): Promise<void>;
   /** Hands replies to the in-process Triggers serving them (none: every reply is published). */
   fusion?: Fusion;
+  /** Called whenever records became final (the lag may have shrunk). */
+  onProgress?: () => void;
 }
 
 /**
@@ -77,6 +85,17 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
   private consumer: Consumer | undefined;
   /** Rounds in a row a batch ended on a kept record (the engine's pause grows with it). */
   private keptRounds = 0;
+  /** Per partition, the offset to commit next (one past the last final record). */
+  private readonly toCommit = new Map<number, string>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private lastCommitAt = 0;
+  /** Per partition: the end of the log at the last fetch, and the next record not final yet. */
+  private readonly logEnd = new Map<number, number>();
+  private readonly nextFinal = new Map<number, number>();
+  /** When records last became final (or the consumer started), and how many did since it started. */
+  lastProgressAt = Date.now();
+  finalCount = 0;
 
   constructor(engine: T, options: TriggerConsumerOptions) {
     this.engine = engine;
@@ -93,7 +112,8 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
       heartbeatInterval: o.heartbeatIntervalMs,
       rebalanceTimeout: o.rebalanceTimeoutMs,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 500,
+      minBytes: o.fetchMinBytes ?? 1,
+      maxWaitTimeInMs: o.fetchMaxWaitMs ?? 500,
       // Keep trying through a Kafka outage: a crashed consumer restarts from the committed offsets.
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: async () => !this.abort.signal.aborted },
     });
@@ -106,6 +126,8 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     let onFetch: () => void = () => undefined;
     const fetched = o.startFrom === 'latest' ? new Promise<void>((resolve) => { onFetch = resolve; }) : Promise.resolve();
     const removeFetch = consumer.on(consumer.events.FETCH, () => onFetch());
+    // A rebalance may move partitions: their lag is learnt again from the next fetches.
+    consumer.on(consumer.events.GROUP_JOIN, () => { this.logEnd.clear(); this.nextFinal.clear(); });
     consumer.on(consumer.events.CRASH, (e) => {
       this.logger.warn({ err: e.payload.error?.message, restart: e.payload.restart }, 'Kafka consumer crashed');
     });
@@ -136,10 +158,24 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     }
   }
 
+  /**
+   * Records this Trigger has still to make final, as of the last fetch of each partition (the
+   * log may have grown since): what the Kafka bus's backpressure bounds.
+   */
+  get lag(): number {
+    let n = 0;
+    for (const [partition, end] of this.logEnd) n += Math.max(0, end - (this.nextFinal.get(partition) ?? end));
+    return n;
+  }
+
   /** Stops retries, lets the delivery in flight finish, commits what is final, leaves the group. */
   async stop(): Promise<void> {
     this.abort.abort();
     this.engine.stop();
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    // Offsets of batches already ended; a batch in flight commits its own as it ends.
+    await this.flushCommits();
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.disconnect().catch((e: unknown) => {
@@ -147,27 +183,52 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     });
   }
 
+  /**
+   * Records the final offsets of a partition for the next commit. Commits are batched over the
+   * consumer's partitions: one OffsetCommit every `commitIntervalMs` (each one is a write to
+   * Kafka's offsets log), and at once when the batch ends on a stop or a rebalance.
+   */
+  private offerCommit(partition: number, lastFinal: string): void {
+    this.toCommit.set(partition, (BigInt(lastFinal) + 1n).toString());
+    if (this.commitTimer !== undefined) return;
+    const wait = Math.max(0, this.lastCommitAt + this.options.commitIntervalMs - Date.now());
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.flushCommits();
+    }, wait);
+  }
+
+  /**
+   * Commits the recorded offsets, in order with every earlier commit. `commit` defaults to the
+   * consumer's (a no-op once kafkajs stops running); a batch ending on a stop passes its own.
+   */
+  private flushCommits(commit?: (partitions: { partition: number; offset: string }[]) => Promise<void>): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      if (this.toCommit.size === 0) return;
+      const partitions = [...this.toCommit].map(([partition, offset]) => ({ partition, offset }));
+      this.toCommit.clear();
+      this.lastCommitAt = Date.now();
+      const topic = this.options.topic;
+      const consumer = this.consumer;
+      try {
+        if (commit) await commit(partitions);
+        else await consumer?.commitOffsets(partitions.map((p) => ({ topic, ...p })));
+      } catch (e) {
+        // A rebalance took the partition: its next owner delivers from the last commit again.
+        this.logger.warn({ err: (e as Error).message, partitions }, 'offset commit failed');
+      }
+    });
+    return this.committing;
+  }
+
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { topic, partition, messages } = batch;
-    let uncommitted: string | undefined;
-    let lastCommit = Date.now();
-    let committing: Promise<void> = Promise.resolve();
-    const commit = (): Promise<void> => {
-      committing = committing.then(async () => {
-        if (uncommitted === undefined) return;
-        const offset = (BigInt(uncommitted) + 1n).toString();
-        uncommitted = undefined;
-        lastCommit = Date.now();
-        try {
-          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
-        } catch (e) {
-          // A rebalance took the partition: its next owner delivers from the last commit again.
-          this.logger.warn({ err: (e as Error).message, partition, offset }, 'offset commit failed');
-        }
-      });
-      return committing;
-    };
+    this.logEnd.set(partition, Number(batch.highWatermark));
+    if (!this.nextFinal.has(partition) && messages.length > 0) this.nextFinal.set(partition, Number(messages[0]!.offset));
+    const commitNow = (): Promise<void> => this.flushCommits(
+      (partitions) => commitOffsetsIfNecessary({ topics: [{ topic, partitions }] }),
+    );
 
     // Lanes: the batch's records per key, in offset order. Records without a key share one lane.
     const lanes = new Map<string, number[]>();
@@ -185,9 +246,13 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
       const before = low;
       while (low < messages.length && final[low] === 1) low++;
       if (low > before) {
+        this.finalCount += low - before;
         const offset = messages[low - 1]!.offset;
         resolveOffset(offset);
-        uncommitted = offset;
+        this.offerCommit(partition, offset);
+        this.nextFinal.set(partition, Number(offset) + 1);
+        this.lastProgressAt = Date.now();
+        this.options.onProgress?.();
       }
     };
     // A lane goes in runs: a key's records are delivered one after another, then the replies of
@@ -221,7 +286,6 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
         }
         for (const i of run) final[i] = 1;
         advance();
-        if (Date.now() - lastCommit >= this.options.commitIntervalMs) await commit();
       }
     };
     const pending = [...lanes.values()];
@@ -232,13 +296,16 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     const beat = setInterval(() => { heartbeat().catch(() => undefined); }, this.options.heartbeatIntervalMs);
     try {
       await Promise.all(Array.from({ length: Math.min(this.options.keyConcurrency, pending.length) }, worker));
-      await commit();
       // A kept record is fetched again from the low-water mark after the engine's pause.
       if (kept && !this.abort.signal.aborted) await this.engine.pause(++this.keptRounds);
       else if (!halted) this.keptRounds = 0;
     } finally {
       clearInterval(beat);
-      await commit();
+      // Stopping, or the partition is being taken away: commit what is final now, with this
+      // batch's own commit (kafkajs' consumer no longer commits once it stops running).
+      if (this.abort.signal.aborted || !isRunning() || isStale() || Date.now() - this.lastCommitAt >= this.options.commitIntervalMs) {
+        await commitNow();
+      }
     }
   }
 

@@ -147,12 +147,18 @@ export type FusionResult =
  * function, the event is delivered to those Triggers at once, each with its own delivery policy
  * and dead letter, and their replies likewise; what some other Trigger (a push sink, a URI)
  * must see is returned to be published. The events observed are the same, a bus hop is saved.
+ *
+ * `partial` (a bus that is the only writer of its topic and has no consumer for its in-process
+ * Triggers, connectors/kafka/bus.ts): the in-process Triggers matching an event are served at
+ * once whatever else matches it, and the event is published too when another Trigger (or none)
+ * matches it.
  */
 export class Fusion {
   constructor(
     private readonly engines: () => readonly TriggerEngine[],
     readonly enabled: boolean,
     private readonly stats: DeliveryStats,
+    readonly partial = false,
   ) {}
 
   /** The Triggers matching `event` when there is at least one and all are in-process and running. */
@@ -165,6 +171,27 @@ export class Fusion {
       (found ??= []).push(engine);
     }
     return found;
+  }
+
+  /**
+   * Partial fusion: the running in-process Triggers matching `event` (undefined: none), and
+   * whether the event must be published too (another Trigger matches it, or none does).
+   */
+  private split(event: CloudEvent): { engines: TriggerEngine[] | undefined; publish: boolean } {
+    let engines: TriggerEngine[] | undefined;
+    let others = false;
+    for (const engine of this.engines()) {
+      if (!engine.match(event)) continue;
+      if (!engine.inProcess) others = true;
+      else if (!engine.stopped) (engines ??= []).push(engine);
+    }
+    return { engines, publish: others || engines === undefined };
+  }
+
+  /** Whether `run` would deliver `event` to some Trigger in-process. */
+  serves(event: CloudEvent): boolean {
+    if (!this.enabled) return false;
+    return (this.partial ? this.split(event).engines : this.fusable(event)) !== undefined;
   }
 
   /**
@@ -183,8 +210,16 @@ export class Fusion {
     events: readonly CloudEvent[], publish: CloudEvent[], onKept: ((engine: TriggerEngine, event: CloudEvent) => void) | undefined,
   ): Promise<Exclude<FusionResult, { kind: 'done' }> | undefined> {
     for (const event of events) {
-      const engines = this.fusable(event);
-      if (engines === undefined) { publish.push(event); continue; }
+      let engines: TriggerEngine[] | undefined;
+      if (this.partial && this.enabled) {
+        const split = this.split(event);
+        if (split.publish) publish.push(event);
+        engines = split.engines;
+        if (engines === undefined) continue;
+      } else {
+        engines = this.fusable(event);
+        if (engines === undefined) { publish.push(event); continue; }
+      }
       this.stats.fused++;
       for (const engine of engines) {
         const o = await engine.deliver(event);

@@ -10,7 +10,7 @@ import type { CloudEvent, ExtensionValue } from '../cloudevent.ts';
 import { isValidExtensionName } from '../cloudevent.ts';
 import { checkContext, dataBuffer, invalid, type Binding, type BindingOptions, type Message, type MutableEvent } from './binding.ts';
 import { extensionFromText, extensionText, MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from './extensions.ts';
-import { decodeStructured, encodeStructured, STRUCTURED_JSON } from './structured.ts';
+import { decodeStructured, encodeStructured, STRUCTURED_JSON, type StructuredData } from './structured.ts';
 
 /** What kafkajs hands a consumer for one record. */
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
@@ -61,9 +61,23 @@ export function encodeKafkaBinary(event: CloudEvent, types: ExtensionTypes = MOO
   return { key: partitionKeyOf(event), value: data === undefined ? null : dataBuffer(event), headers };
 }
 
-/** Structured mode as a kafkajs record: the JSON event format as the value, key = partitionkey. */
-export function encodeKafkaStructured(event: CloudEvent, types?: ExtensionTypes): EncodedRecord {
-  return { key: partitionKeyOf(event), value: encodeStructured(event, types), headers: { [CONTENT_TYPE]: `${STRUCTURED_JSON}; charset=utf-8` } };
+/**
+ * Structured mode as a kafkajs record: the JSON event format as the value, key = partitionkey.
+ * `data` as in toStructured (./structured.ts): `base64` keeps the data's bytes exact.
+ */
+export function encodeKafkaStructured(event: CloudEvent, types?: ExtensionTypes, data?: StructuredData): EncodedRecord {
+  return { key: partitionKeyOf(event), value: encodeStructured(event, types, data), headers: { [CONTENT_TYPE]: `${STRUCTURED_JSON}; charset=utf-8` } };
+}
+
+/** A record mode of the Kafka binding: how a bus writes the events of its topic. */
+export type KafkaRecordMode = 'binary' | 'structured';
+
+/**
+ * The encoder of a record mode. Structured here writes data as `data_base64`, so an event read
+ * back carries the very bytes written (binary mode does too).
+ */
+export function kafkaEncoder(mode: KafkaRecordMode, types: ExtensionTypes = MOORING_TYPED_EXTENSIONS): (event: CloudEvent) => EncodedRecord {
+  return mode === 'structured' ? (e) => encodeKafkaStructured(e, types, 'base64') : (e) => encodeKafkaBinary(e, types);
 }
 
 function headerString(v: HeaderValue): string | undefined {

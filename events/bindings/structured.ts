@@ -17,12 +17,17 @@ export const BATCH_JSON = 'application/cloudevents-batch+json';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** How data is written: `json` (the default) puts JSON data in `data`; `base64` puts all data in `data_base64`. */
+export type StructuredData = 'json' | 'base64';
+
 /**
  * The JSON object of an event (§3). Data under a JSON content type that parses goes in `data`;
- * any other data in `data_base64`. Typed extensions are checked (extensionText) so what is
- * written is what every decoder accepts.
+ * any other data in `data_base64`. With `data: 'base64'` every data goes in `data_base64` (§3.1
+ * allows it for binary data): its bytes come back exactly, where JSON data is re-serialized
+ * (whitespace, number forms), and nothing is parsed. Typed extensions are checked
+ * (extensionText) so what is written is what every decoder accepts.
  */
-export function toStructured(event: CloudEvent, types: ExtensionTypes = MOORING_TYPED_EXTENSIONS): StructuredEvent {
+export function toStructured(event: CloudEvent, types: ExtensionTypes = MOORING_TYPED_EXTENSIONS, data: StructuredData = 'json'): StructuredEvent {
   const out: StructuredEvent = {};
   for (const name of CORE_ATTRIBUTES) {
     const v = event[name];
@@ -34,7 +39,7 @@ export function toStructured(event: CloudEvent, types: ExtensionTypes = MOORING_
   }
   if (event.data !== undefined) {
     let json: { value: unknown } | undefined;
-    if (event.datacontenttype !== undefined && isJsonContentType(event.datacontenttype)) {
+    if (data === 'json' && event.datacontenttype !== undefined && isJsonContentType(event.datacontenttype)) {
       try {
         json = { value: JSON.parse(utf8.decode(event.data)) };
       } catch {
@@ -103,8 +108,8 @@ function parse(body: Buffer | string, what: string): unknown {
 }
 
 /** One event in the JSON event format, as bytes. */
-export function encodeStructured(event: CloudEvent, types?: ExtensionTypes): Buffer {
-  return Buffer.from(JSON.stringify(toStructured(event, types)), 'utf8');
+export function encodeStructured(event: CloudEvent, types?: ExtensionTypes, data?: StructuredData): Buffer {
+  return Buffer.from(JSON.stringify(toStructured(event, types, data)), 'utf8');
 }
 
 /** One event from JSON event format bytes. Throws MOORING_INVALID_EVENT. */

@@ -124,6 +124,15 @@ export function isRetriableStatus(status: number | undefined): boolean {
   return status === undefined || status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
 }
 
+export interface PublishOptions {
+  /**
+   * The sender gets no answer and cannot be refused (MQTT QoS 0): a bus whose subscribers fall
+   * behind may hold such a publish until they catch up (backpressure: the publish settles late and
+   * the gateway reads no more from that connection meanwhile) instead of letting a backlog grow.
+   */
+  unacknowledged?: boolean;
+}
+
 export interface EventBus {
   readonly capabilities: BusCapabilities;
   /** The delivery engine's counters (a snapshot). */
@@ -132,7 +141,7 @@ export interface EventBus {
    * Resolves once the bus has durably accepted every event (Kafka: acks=all). Rejects with a
    * MooringError MOORING_BUS_FULL when the bus refuses more now, MOORING_UNAVAILABLE when down.
    */
-  publish(events: CloudEvent | CloudEvent[]): Promise<void>;
+  publish(events: CloudEvent | CloudEvent[], options?: PublishOptions): Promise<void>;
   /**
    * Starts delivering the events that match `trigger` to `subscriber`. After the last failed
    * attempt the event goes to `deadLetter` (the trigger's `delivery.deadLetterSink`, resolved)

@@ -123,7 +123,7 @@ function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
   const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, fields);
   const ack = p.qos > 0 ? s.acks.expect(p.messageId!, p.qos) : undefined;
   s.busStarted();
-  opts.bus.publish(event).then(() => {
+  opts.bus.publish(event, { unacknowledged: p.qos === 0 }).then(() => {
     stats.publishesAccepted++;
     s.busSettled();
     if (ack !== undefined) s.acks.settle(ack, RC.success);
