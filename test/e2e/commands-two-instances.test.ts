@@ -21,6 +21,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { decodeKafka } from '../../events/bindings/kafka.ts';
+import type { CloudEvent } from '../../events/cloudevent.ts';
 import { DynamoConnectionDirectory } from '../../connectors/dynamodb/directory.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import { freePort, startChild, type Child } from '../helpers/process.ts';
@@ -117,12 +119,14 @@ test.before(async () => {
   consumer = plain.consumer({ groupId: 'cmd2-app', sessionTimeout: 10_000 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  const h = (headers: Record<string, unknown> | undefined, name: string) => headers?.[name]?.toString();
+  // The broker topic's records in whichever mode the bus writes them (the one Kafka binding).
+  const ext = (e: CloudEvent, name: string) => { const v = e.extensions[name]; return v === undefined ? undefined : String(v); };
   await consumer.run({
     eachMessage: async ({ message }) => {
+      const e = decodeKafka(message);
       records.push({
-        type: h(message.headers, 'ce_type') ?? '', device: h(message.headers, 'ce_device') ?? '', stage: h(message.headers, 'ce_mooringstage'),
-        holder: h(message.headers, 'ce_mooringholder'), subject: h(message.headers, 'ce_subject'), data: message.value?.toString() ?? '', at: Date.now(),
+        type: e.type, device: ext(e, 'device') ?? '', stage: ext(e, 'mooringstage'),
+        holder: ext(e, 'mooringholder'), subject: e.subject, data: e.data ? Buffer.from(e.data).toString() : '', at: Date.now(),
       });
     },
   });
