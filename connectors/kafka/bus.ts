@@ -245,18 +245,21 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) throw closedError();
     const key = `${trigger.namespace}/${trigger.name}`;
     await this.removeTrigger(trigger.namespace, trigger.name);
-    const topic = this.triggerTopic(trigger);
     const o = this.options;
     // Throws on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
+    // A subscriber with its own consumer group (an application's stream) reads where it says.
+    const own = engine.subscriber.consumer;
+    const topic = own?.topic ?? this.triggerTopic(trigger);
     await this.ensureTopic(topic);
-    if (o.shareInProcess && engine.inProcess) {
+    if (o.shareInProcess && engine.inProcess && own === undefined) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
-    const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    const groupId = own?.groupId ?? (o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    const consumer = this.consumerFor(engine, topic, groupId, own?.startFrom);
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);
@@ -268,14 +271,14 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  private consumerFor<T extends ConsumerTarget>(target: T, topic: string, groupId: string): TriggerConsumer<T> {
+  private consumerFor<T extends ConsumerTarget>(target: T, topic: string, groupId: string, startFrom = this.options.startFrom): TriggerConsumer<T> {
     const o = this.options;
     return new TriggerConsumer(target, {
       topic,
       groupId,
       concurrency: o.partitions,
       keyConcurrency: o.keyConcurrency,
-      startFrom: o.startFrom,
+      startFrom,
       sessionTimeoutMs: o.sessionTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       rebalanceTimeoutMs: o.rebalanceTimeoutMs,
