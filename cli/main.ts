@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     onDemoEvent: (event) => console.log(`[demo-app sink] ${describeEvent(event)}`),
   });
   const { mqtt, ingress, demoSink, demoUser } = mooring;
+  const integration = mooring.mqttIntegrationAddresses;
   const apiUrl = `http://localhost:${mooring.api.port}`;
   const lines = [
     '',
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
     ...(mqtt.mqtt ? [`  MQTT            tcp://localhost:${mqtt.mqtt.port}`] : []),
     ...(mqtt.mqtts ? [`  MQTT over TLS   ssl://localhost:${mqtt.mqtts.port}`] : []),
     ...(mqtt.ws ? [`  MQTT over WS    ws://localhost:${mqtt.ws.port}/mqtt`] : []),
+    ...(integration.mqtt ? [`  MQTT integration tcp://localhost:${integration.mqtt.port}  (applications: subscribe to app/<app>)`] : []),
+    `  WS integration  ws://localhost:${mooring.wsIntegration.address.port}/<app>  (drg stream)`,
     `  broker ingress  ${ingress.url}  (POST a CloudEvent)`,
     ...(demoSink ? [`  demo app sink   ${demoSink.url}  (prints what it receives)`] : []),
     '',
@@ -49,6 +52,13 @@ async function main(): Promise<void> {
       `  drg get devices --app ${DEMO_APPLICATION}`,
       '',
     );
+    if (integration.mqtt) {
+      lines.push(
+        'Watch the demo application\'s events as it does (the MQTT integration):',
+        `  mosquitto_sub -h localhost -p ${integration.mqtt.port} -u '${demoUser.username}' -P '${demoUser.token}' -t 'app/${DEMO_APPLICATION}'`,
+        '',
+      );
+    }
   }
   console.log(lines.filter((l, i) => l !== '' || i === 0 || lines[i - 1] !== '').join('\n'));
 

@@ -22,7 +22,13 @@ import { systemClock, type FunctionContext, type Logger } from '../functions/por
 import type { Config } from './config.ts';
 import { openRegistry } from './registry.ts';
 import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
-import { DEMO_USER, demoAccessToken, openTokenStore, startApi, type ApiServer } from '../api/index.ts';
+import { applicationAuth, createAuthenticator, DEMO_USER, demoAccessToken, openTokenStore, startApi, type ApiServer } from '../api/index.ts';
+// Pull mode (issue 12): an application's stream from the bus, the MQTT and WebSocket integrations.
+import { StreamSource } from '../connectors/stream/source.ts';
+import { createMqttIntegration, type MqttIntegration } from '../connectors/mqtt-integration/index.ts';
+import { startWsIntegration, type WsIntegration } from '../connectors/ws-integration/server.ts';
+import type { ListenerAddresses } from '../connectors/mqtt/host.ts';
+import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
@@ -54,6 +60,11 @@ export interface Mooring {
   commands: CommandService;
   /** Who holds which device's connection (in-memory: this process is the only instance). */
   directory: ConnectionDirectory;
+  /** Pull mode: the applications' streams and the two integrations reading them. */
+  streams: StreamSource;
+  mqttIntegration: MqttIntegration;
+  mqttIntegrationAddresses: ListenerAddresses;
+  wsIntegration: WsIntegration;
   close(): Promise<void>;
 }
 
@@ -234,12 +245,45 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const tokens = await openTokenStore(config.dataDir);
     const demoUser = demoSink ? await demoAccessToken(tokens, config.dataDir) : undefined;
     const publicHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const authn = createAuthenticator({ config, tokens, logger });
+
+    // ---- pull mode (issue 12): the integrations authenticate applications as the API does.
+    const auth = applicationAuth(authn, registry);
+    const streams = new StreamSource({
+      bus, broker: triggers[0] ?? { namespace: 'default', broker: 'default' }, template: appTemplate,
+      topicOf: config.kafkaAppTopics ? applicationEventsTopic : undefined,
+      logger: logger.child({ component: 'stream' }),
+    });
+    closers.push(() => streams.close());
+    const mqttIntegration = createMqttIntegration({
+      bus, registry, source: streams, auth, sendCommand: (request) => commands.sendCommand(request),
+      logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
+      listeners: {
+        host: config.host,
+        port: config.mqttIntegrationPort,
+        wsPort: config.mqttIntegrationWsPort,
+        tlsPort: config.tlsCert ? config.mqttIntegrationTlsPort : false,
+        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
+      },
+    });
+    const mqttIntegrationAddresses = await mqttIntegration.listen();
+    closers.push(() => mqttIntegration.close());
+    const wsIntegration = await startWsIntegration({
+      source: streams, auth, logger: logger.child({ component: 'ws-integration' }), port: config.wsIntegrationPort, host: config.host,
+    });
+    closers.push(() => wsIntegration.close());
+    const mi = mqttIntegrationAddresses;
+    // ----
+
     const api = await startApi({
-      registry, tokens, config, logger,
+      registry, tokens, config, logger, authn,
       endpoints: {
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
         ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
         ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
+        ...(mi.mqtts ?? mi.mqtt ? { mqtt_integration: { host: publicHost, port: (mi.mqtts ?? mi.mqtt)!.port } } : {}),
+        ...(mi.ws ? { mqtt_integration_ws: { url: `ws://${publicHost}:${mi.ws.port}/mqtt` } } : {}),
+        websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` },
       },
       users: demoUser ? [DEMO_USER] : [],
       commands: (request) => commands.sendCommand(request),
@@ -251,6 +295,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
       close,
     };
   } catch (err) {

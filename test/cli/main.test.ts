@@ -23,7 +23,7 @@ test.after(async () => {
 
 test('npm start prints a mosquitto_pub line that reaches the demo application\'s sink; SIGTERM stops it', async () => {
   child = startChild('npm', ['start'], {
-    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
+    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0', MOORING_MQTT_INTEGRATION_PORT: '0', MOORING_MQTT_INTEGRATION_WS_PORT: '0', MOORING_WS_INTEGRATION_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn',
   });
   const [line] = await child.waitFor(/mosquitto_pub .*$/m, 60_000);
