@@ -60,25 +60,31 @@ export function parseStreamPath(pathname: string): { application: string; channe
   }
 }
 
-/** One WebSocket as a member of its stream group. */
+/** One WebSocket as a member of its stream group; it joins before the upgrade completes, so no event is missed. */
 class Socket implements StreamMember {
   private writing = 0;
+  ws: WebSocket | undefined;
   handle: StreamHandle | undefined;
   lastSeen = Date.now();
 
-  constructor(readonly ws: WebSocket, private readonly window: number, public user: IntegrationUser | undefined) {}
+  constructor(private readonly window: number, public user: IntegrationUser | undefined) {}
 
   room(): number {
-    return this.ws.readyState === this.ws.OPEN ? this.window - this.writing : 0;
+    return this.ws !== undefined && this.ws.readyState === this.ws.OPEN ? this.window - this.writing : 0;
   }
 
   send(d: Delivery): void {
     this.writing++;
-    this.ws.send(encodeForApplication(d.event).toString('utf8'), (err) => {
+    this.ws!.send(encodeForApplication(d.event).toString('utf8'), (err) => {
       this.writing--;
       if (err === undefined || err === null) d.ack();
       this.handle?.group.pump();
     });
+  }
+
+  leave(): void {
+    this.handle?.leave();
+    this.handle = undefined;
   }
 }
 
@@ -116,11 +122,24 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
       return answer(socket, 404, 'NotFound', `Resource not found: Application / ${path.application}`);
     }
     const group = url.searchParams.get('group_id') ?? undefined;
-    wss.handleUpgrade(req, socket, head, (ws) => { void serve(ws, path.application, path.channel, group === '' ? undefined : group, user); });
+    const member = new Socket(window, user);
+    let failed = false;
+    try {
+      member.handle = await source.join({ application: path.application, group: group === '' ? undefined : group, channel: path.channel }, member);
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err), application: path.application }, 'ws integration: stream failed');
+      failed = true;
+    }
+    if (socket.destroyed) return member.leave();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (failed) return ws.close(CLOSE.internalError, 'stream failed');
+      serve(ws, member, path.application);
+    });
   }
 
-  async function serve(ws: WebSocket, application: string, channel: string | undefined, group: string | undefined, user: IntegrationUser | undefined): Promise<void> {
-    const member = new Socket(ws, window, user);
+  function serve(ws: WebSocket, member: Socket, application: string): void {
+    member.ws = ws;
+    member.lastSeen = Date.now(); // the join may have taken a while: silence counts from the upgrade
     const seen = (): void => { member.lastSeen = Date.now(); };
     ws.on('pong', seen);
     ws.on('ping', seen);
@@ -139,17 +158,9 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
     ws.on('close', () => {
       clearInterval(ping);
       clearInterval(expiry);
-      member.handle?.leave();
-      member.handle = undefined;
+      member.leave();
     });
-    try {
-      const handle = await source.join({ application, group, channel }, member);
-      if (ws.readyState !== ws.OPEN) { handle.leave(); return; }
-      member.handle = handle;
-    } catch (err) {
-      logger.error({ err: err instanceof Error ? err.message : String(err), application }, 'ws integration: stream failed');
-      ws.close(CLOSE.internalError, 'stream failed');
-    }
+    member.handle?.group.pump();
   }
 
   async function refresh(member: Socket, data: Buffer, application: string): Promise<void> {
@@ -157,15 +168,15 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
     try {
       token = (JSON.parse(data.toString('utf8')) as { RefreshAccessToken?: unknown }).RefreshAccessToken;
     } catch {
-      return void member.ws.close(CLOSE.protocolError, 'invalid message');
+      return void member.ws?.close(CLOSE.protocolError, 'invalid message');
     }
-    if (typeof token !== 'string') return void member.ws.close(CLOSE.protocolError, 'invalid message');
+    if (typeof token !== 'string') return void member.ws?.close(CLOSE.protocolError, 'invalid message');
     try {
       const user = await auth.verifyJwt(token);
-      if ((await auth.authorize(application, user, 'Read')) !== 'allow') return void member.ws.close(CLOSE.policyViolation, 'access denied');
+      if ((await auth.authorize(application, user, 'Read')) !== 'allow') return void member.ws?.close(CLOSE.policyViolation, 'access denied');
       member.user = user;
     } catch {
-      member.ws.close(CLOSE.internalError, 'token validation failed');
+      member.ws?.close(CLOSE.internalError, 'token validation failed');
     }
   }
 
