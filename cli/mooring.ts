@@ -28,6 +28,7 @@ import { StreamSource } from '../connectors/stream/source.ts';
 import { createMqttIntegration, type MqttIntegration } from '../connectors/mqtt-integration/index.ts';
 import { startWsIntegration, type WsIntegration } from '../connectors/ws-integration/server.ts';
 import type { ListenerAddresses } from '../connectors/mqtt/host.ts';
+import type { ListenerOptions } from '../connectors/mqtt/options.ts';
 import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
@@ -114,6 +115,14 @@ async function startAppTopics(bus: EventBus, broker: { namespace: string; broker
 /** A PEM given inline, or the path of a PEM file. */
 async function pem(value: string): Promise<string> {
   return value.trimStart().startsWith('-----BEGIN') ? value : readFile(value, 'utf8');
+}
+
+/** The MQTT listeners of a server (gateway, integration): TCP, WebSocket, and TLS when a certificate is configured. */
+async function listenersOf(config: Readonly<Config>, port: number, wsPort: number, tlsPort: number): Promise<ListenerOptions> {
+  return {
+    host: config.host, port, wsPort, tlsPort: config.tlsCert ? tlsPort : false,
+    ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
+  };
 }
 
 interface PushTrigger {
@@ -222,13 +231,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
       directory, queue: commandQueue, instanceId: randomUUID(), replies: commands.receiveReply,
-      listeners: {
-        host: config.host,
-        port: config.mqttPort,
-        wsPort: config.mqttWsPort,
-        tlsPort: config.tlsCert ? config.mqttsPort : false,
-        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
-      },
+      listeners: await listenersOf(config, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
     const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
@@ -258,13 +261,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const mqttIntegration = createMqttIntegration({
       bus, registry, source: streams, auth, sendCommand: (request) => commands.sendCommand(request),
       logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      listeners: {
-        host: config.host,
-        port: config.mqttIntegrationPort,
-        wsPort: config.mqttIntegrationWsPort,
-        tlsPort: config.tlsCert ? config.mqttIntegrationTlsPort : false,
-        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
-      },
+      listeners: await listenersOf(config, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
     const mqttIntegrationAddresses = await mqttIntegration.listen();
     closers.push(() => mqttIntegration.close());
