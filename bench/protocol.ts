@@ -4,9 +4,9 @@
 // RSS, writes `release` to the generator's stdin; it then disconnects every connection and
 // connects the same identities again (the reconnect pass).
 
-export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'connections' | 'push-sink';
+export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'connections' | 'push-sink' | 'integration';
 
-export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'connections', 'push-sink'];
+export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'connections', 'push-sink', 'integration'];
 
 /** How connection number `i` authenticates: `{i}` in a pattern is replaced by the index. */
 export interface CredentialPattern {
@@ -62,7 +62,16 @@ export interface SinkJob extends JobBase {
   sinkPort: number;
 }
 
-export type Job = IngestJob | RateJob | ConnectionsJob | SinkJob;
+/** Events injected into the bus, counted at a QoS 1 subscriber of the MQTT integration (`app/bench`). */
+export interface IntegrationJob extends JobBase {
+  scenario: 'integration';
+  expected: number;
+  integrationPort: number;
+  /** The application's push sink is there too: it is answered, not counted. */
+  sinkPort: number;
+}
+
+export type Job = IngestJob | RateJob | ConnectionsJob | SinkJob | IntegrationJob;
 
 /** Figures a job measured; absent ones do not apply. */
 export interface Measurement {

@@ -34,6 +34,7 @@ export function metrics(o: { window: number; rate: number; connections: number; 
     { key: 'conn-rate', scenario: 'connections', label: 'first connects/s with hashed passwords', pick: (m) => m.connectsPerSecond, digits: 0 },
     { key: 'reconn-rate', scenario: 'connections', label: 'connects/s with hashed passwords (reconnect)', pick: (m) => m.reconnectsPerSecond, digits: 0 },
     { key: 'push', scenario: 'push-sink', label: 'push sink to a local HTTP app (events/s)', pick: (m) => m.throughput, digits: 0 },
+    { key: 'integration', scenario: 'integration', label: 'integration delivery (events/s to an MQTT integration subscriber)', pick: (m) => m.throughput, digits: 0 },
   ];
 }
 

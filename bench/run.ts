@@ -46,6 +46,8 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
       return { ...base, scenario, connections: o.connections, concurrency: o.connectConcurrency };
     case 'push-sink':
       return { ...base, scenario, expected: o.pushEvents, sinkPort };
+    case 'integration':
+      return { ...base, scenario, expected: o.pushEvents, sinkPort, integrationPort: t.integrationPort ?? 0 };
   }
 }
 
@@ -80,7 +82,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
           if (connected > 0) observation.bytesPerConnection = (rss - baseline) / connected;
           gen.child.stdin!.write('release\n');
         });
-      } else if (m.event === 'ready' && scenario === 'push-sink') {
+      } else if (m.event === 'ready' && (scenario === 'push-sink' || scenario === 'integration')) {
         void running.inject?.(o.pushEvents).catch((e: Error) => { observation.note = `inject failed: ${e.message}`; });
       }
     });

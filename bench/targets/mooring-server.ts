@@ -35,7 +35,7 @@ export const PARTS = {
 
 type ConfigFromEnv = (env: Record<string, string | undefined>, overrides?: Record<string, unknown>) => unknown;
 export type StartMooring = (config: unknown, options: { logger: Logger }) =>
-  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; close(): Promise<void> }>;
+  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; mqttIntegrationAddresses?: { mqtt?: { port: number } }; close(): Promise<void> }>;
 
 /** Loads one part; throws an Error naming what is missing. */
 async function load<T>(part: { module: string; export: string }): Promise<T> {
@@ -108,10 +108,11 @@ async function main(): Promise<void> {
   writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl, hashes));
   const config = configFromEnv(process.env, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0,
     logLevel: 'silent', stopDrainMs: 200,
   });
   const mooring = await startMooring(config, { logger: silentLogger });
-  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port });
+  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port, integrationPort: mooring.mqttIntegrationAddresses?.mqtt?.port });
 
   const payload = Buffer.from('{"temp":21.5,"pad":"' + 'x'.repeat(78) + '"}');
   const rl = readline.createInterface({ input: process.stdin });

@@ -33,6 +33,8 @@ export interface RunningTarget {
   topic: string;
   /** Where ingest is counted: a subscriber on `#` (brokers) or the application sink (Mooring). */
   countAt: CountAt;
+  /** Mooring: the MQTT integration's port (integration scenario). */
+  integrationPort?: number;
   /** Push sink scenario: puts `n` device events into the bus for delivery to the sink. */
   inject?(n: number): Promise<void>;
   stop(): Promise<void>;

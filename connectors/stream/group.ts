@@ -10,13 +10,18 @@
 //   hands the group at most its consumer's lanes at a time: a slow group stalls only its own
 //   consumer, and the queue here is bounded by that.
 // - `settle: 'buffer'` (the in-memory bus, not durable anyway): the delivery resolves when the
-//   event is queued here, so a slow group never holds the shared bus's capacity (which would slow
-//   every device); the queue holds at most `maxBuffer` events and drops the oldest beyond that
-//   (counted in `stats.dropped`, logged).
+//   event is queued here. The queue holds at most `maxBuffer` events; when it is full the delivery
+//   waits for room while members acknowledge (the consumer sets the pace), but a group with no
+//   member or whose members acknowledge nothing for STALL_MS drops its oldest events instead
+//   (counted in `stats.dropped`, logged): a stuck consumer never holds the shared bus's capacity,
+//   which would slow every device.
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { deliveryFailed } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
+
+/** `buffer` mode: a full group whose members acknowledge nothing for this long drops its oldest events. */
+const STALL_MS = 2000;
 
 /** One event handed to a member; `ack()` once the consumer has it (idempotent). */
 export interface Delivery {
@@ -67,6 +72,10 @@ export class StreamGroup {
   private next = 0;
   private closed = false;
   private readonly maxBuffer: number;
+  /** `buffer` mode: offers waiting for room in a full queue (at most one per bus lane). */
+  private roomWaiters: Array<() => void> = [];
+  private lastAck = Date.now();
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly id: string, private readonly options: StreamGroupOptions) {
     this.maxBuffer = options.maxBuffer ?? 1000;
@@ -83,14 +92,19 @@ export class StreamGroup {
     // durable bus keeps them for the group's next consumer.
     if (this.closed) return Promise.reject(deliveryFailed(`stream group ${this.id} is closing`, 503));
     if (this.options.settle === 'buffer') {
-      if (this.waiting.length >= this.maxBuffer) {
-        this.waiting.shift();
-        if (this.stats.dropped++ % 1000 === 0) {
-          this.options.logger.warn({ group: this.id, dropped: this.stats.dropped, maxBuffer: this.maxBuffer }, 'stream group full: oldest event dropped');
+      // Full while members acknowledge: wait for room (the consumer sets the pace). Full with no
+      // member, or none acknowledging for STALL_MS: the oldest waiting event makes room.
+      if (this.roomWaiters.length > 0 || this.waiting.length >= this.maxBuffer) {
+        if (this.slots.length > 0 && Date.now() - this.lastAck < STALL_MS) {
+          return new Promise<undefined>((resolve) => {
+            this.roomWaiters.push(() => { this.enqueue(event); resolve(undefined); });
+            this.stallTimer ??= setTimeout(this.checkStall, STALL_MS);
+          });
         }
+        this.admit(true); // the earlier waiting offers first, in order
+        this.dropOldest();
       }
-      this.waiting.push({ event, settle: undefined, sent: 0 });
-      this.pump();
+      this.enqueue(event);
       return Promise.resolve(undefined);
     }
     return new Promise<undefined>((resolve, reject) => {
@@ -99,9 +113,38 @@ export class StreamGroup {
     });
   };
 
+  private enqueue(event: CloudEvent): void {
+    this.waiting.push({ event, settle: undefined, sent: 0 });
+    this.pump();
+  }
+
+  private dropOldest(): void {
+    if (this.waiting.length < this.maxBuffer) return;
+    this.waiting.shift();
+    if (this.stats.dropped++ % 1000 === 0) {
+      this.options.logger.warn({ group: this.id, dropped: this.stats.dropped, maxBuffer: this.maxBuffer }, 'stream group full and not draining: oldest event dropped');
+    }
+  }
+
+  /** Offers waiting for room take it, in order; with `force`, by dropping the oldest. */
+  private admit(force = false): void {
+    while (this.roomWaiters.length > 0 && (force || this.waiting.length < this.maxBuffer)) {
+      if (force) this.dropOldest();
+      this.roomWaiters.shift()!();
+    }
+  }
+
+  private readonly checkStall = (): void => {
+    this.stallTimer = undefined;
+    if (this.roomWaiters.length === 0) return;
+    if (this.slots.length === 0 || Date.now() - this.lastAck >= STALL_MS) this.admit(true);
+    else this.stallTimer = setTimeout(this.checkStall, STALL_MS);
+  };
+
   /** Adds a member; it gets events at once when it has room. */
   join(member: StreamMember): void {
     this.slots.push({ member, held: new Set() });
+    this.lastAck = Date.now(); // a new member gets its chance before a full queue drops anything
     this.pump();
   }
 
@@ -113,6 +156,7 @@ export class StreamGroup {
     if (slot!.held.size > 0) this.waiting = [...slot!.held, ...this.waiting];
     slot!.held.clear();
     this.pump();
+    if (this.slots.length === 0) this.admit(true);
   }
 
   /** A member has room again (its socket drained, an ack arrived elsewhere). */
@@ -131,8 +175,10 @@ export class StreamGroup {
         ack: () => {
           if (!slot.held.delete(item)) return; // left meanwhile: it was requeued
           this.stats.acked++;
+          this.lastAck = Date.now();
           item.settle?.();
           this.pump();
+          this.admit();
         },
       });
     }
@@ -154,6 +200,8 @@ export class StreamGroup {
   /** Closes: queued and unacknowledged deliveries fail (retriable) so the bus keeps them if it can. */
   close(): void {
     this.closed = true;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.admit(true);
     const err = deliveryFailed(`stream group ${this.id} closed`, 503);
     const items = [...this.waiting, ...this.slots.flatMap((s) => [...s.held])];
     this.waiting = [];
