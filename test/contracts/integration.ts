@@ -227,6 +227,20 @@ export function integrationContract(name: string, fixture: () => Promise<Integra
     assert.is(redelivered, seen.length);
   });
 
+  test('the MQTT integration over WebSocket (subprotocol mqtt) serves the same subscriptions', async () => {
+    const run = randomUUID();
+    const c = await mqtt.connectAsync(`ws://127.0.0.1:${mooring.mqttIntegrationAddresses.ws!.port}/mqtt`, {
+      protocolVersion: 5, username: 'alice', password: tokens.alice, reconnectPeriod: 0, clean: true,
+    });
+    clients.push(c);
+    const got: Message[] = [];
+    c.on('message', (topic, payload) => got.push({ topic, payload, properties: undefined }));
+    await c.subscribeAsync('application/app1', { qos: 1 });
+    await publishEvents(run, 2);
+    await until('events over WebSocket', () => eventsOf(got, run).length === 2);
+    assert.is(got.find((m) => m.payload.toString().includes(run))!.topic, 'application/app1');
+  });
+
   test('a subscription narrowed to one channel gets only that channel', async () => {
     const run = randomUUID();
     const c = await consumer({ protocolVersion: 5, username: 'bob', password: tokens.bob });
