@@ -1,6 +1,7 @@
 // The composition root: wires the adapters to the ports and starts one Mooring process.
 // Embedded mode: in-memory broker executing knative/ Triggers, file registry, functions in-process.
-// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus.
+// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus; with DynamoDB too, the
+// registry, the connection directory and the offline queue are shared by every instance.
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors
 import { createResolver, startEmbeddedBroker } from '../connectors/knative/resolver.ts';
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
+import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint } from '../connectors/http/index.ts';
 import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
@@ -38,6 +40,7 @@ import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint
 import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
 import { createCommandService, type CommandService } from '../functions/command-dispatch/index.ts';
 import type { ConnectionDirectory } from '../functions/ports/directory.ts';
+import type { CommandQueue } from '../functions/ports/command-queue.ts';
 
 export interface Mooring {
   config: Readonly<Config>;
@@ -51,6 +54,9 @@ export interface Mooring {
   bus: EventBus;
   gateway: MqttGateway;
   mqtt: GatewayAddresses;
+  /** The HTTP device endpoint (Drogue's http-endpoint and TTN webhooks). */
+  http: HttpEndpoint;
+  httpAddresses: HttpAddresses;
   ingress: Ingress;
   /** The demo application's sink, when the demo registry is in use. */
   demoSink: DemoSink | undefined;
@@ -59,8 +65,10 @@ export interface Mooring {
   pushApplications(): string[];
   /** "Send command": the entry point of the command API and the MQTT integration. */
   commands: CommandService;
-  /** Who holds which device's connection (in-memory: this process is the only instance). */
+  /** Who holds which device's connection (DynamoDB with Kafka and DynamoDB configured, else in-memory). */
   directory: ConnectionDirectory;
+  /** This process's instance id in the directory (`mooringholder` of the commands routed to it). */
+  instanceId: string;
   /** Pull mode: the applications' streams and the two integrations reading them. */
   streams: StreamSource;
   mqttIntegration: MqttIntegration;
@@ -118,11 +126,29 @@ async function pem(value: string): Promise<string> {
 }
 
 /** The MQTT listeners of a server (gateway, integration): TCP, WebSocket, and TLS when a certificate is configured. */
-async function listenersOf(config: Readonly<Config>, port: number, wsPort: number, tlsPort: number): Promise<ListenerOptions> {
-  return {
-    host: config.host, port, wsPort, tlsPort: config.tlsCert ? tlsPort : false,
-    ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
-  };
+function listenersOf(config: Readonly<Config>, tls: ListenerOptions['tls'], port: number, wsPort: number, tlsPort: number): ListenerOptions {
+  return { host: config.host, port, wsPort, tlsPort: tls ? tlsPort : false, ...(tls ? { tls } : {}) };
+}
+
+/**
+ * Who holds which device, and the offline queue: in DynamoDB when the instances share both Kafka
+ * and DynamoDB (single-host and cluster mode: a command travels the bus to the holding instance),
+ * else in this process (embedded, or DynamoDB for the registry only: each instance its own bus).
+ */
+async function openDirectory(
+  config: Readonly<Config>, instanceId: string, logger: Logger, closers: Array<() => Promise<void>>,
+): Promise<{ directory: ConnectionDirectory; queue: CommandQueue }> {
+  const ttlMs = config.connectionTtlMs;
+  if (config.dynamodbEndpoint === undefined || !config.kafkaBrokers) {
+    return { directory: new InMemoryConnectionDirectory({ ttlMs }), queue: new InMemoryCommandQueue() };
+  }
+  const { DynamoConnectionDirectory, DynamoCommandQueue, dynamoOptionsFromConfig } = await import('../connectors/dynamodb/index.ts');
+  const options = dynamoOptionsFromConfig(config, { logger: logger.child({ component: 'directory' }), instanceId });
+  const directory = await DynamoConnectionDirectory.open({ ...options, ttlMs });
+  closers.push(() => directory.close());
+  const queue = await DynamoCommandQueue.open(options);
+  closers.push(async () => queue.close());
+  return { directory, queue };
 }
 
 interface PushTrigger {
@@ -170,9 +196,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     };
     const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
     // ---- commands (issue 10)
-    const directory = new InMemoryConnectionDirectory();
-    const commandQueue = new InMemoryCommandQueue();
-    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint() });
+    const instanceId = randomUUID();
+    const { directory, queue: commandQueue } = await openDirectory(config, instanceId, logger, closers);
+    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint(), instanceId });
     // ----
     const resolve = createResolver({
       functions: [normalize, contentType, commands.dispatch],
@@ -227,19 +253,33 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     closers.push(() => ingress.close());
 
+    const tls = config.tlsCert && config.tlsKey ? { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } : undefined;
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId: randomUUID(), replies: commands.receiveReply,
-      listeners: await listenersOf(config, config.mqttPort, config.mqttWsPort, config.mqttsPort),
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply,
+      listeners: listenersOf(config, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
+    });
+    // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
+    const http = createHttpEndpoint({
+      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
+      maxCommandWaitSeconds: config.httpMaxCommandWait,
+      host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
     const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
-    await bus.addTrigger(cmdTriggers.delivery, gatewaySubscriber(gateway));
+    // A request waiting with `ct` takes a routed command first; otherwise the MQTT connection does.
+    const mqttCommands = gatewaySubscriber(gateway, commands.receiveRoutedReply);
+    await bus.addTrigger(cmdTriggers.delivery, {
+      ...mqttCommands,
+      call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
+    });
     // ----
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
+    const httpAddresses = await http.listen();
+    closers.push(() => http.close());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());
@@ -261,7 +301,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const mqttIntegration = createMqttIntegration({
       bus, registry, source: streams, auth, sendCommand: (request) => commands.sendCommand(request),
       logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      listeners: await listenersOf(config, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
+      listeners: listenersOf(config, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
     const mqttIntegrationAddresses = await mqttIntegration.listen();
     closers.push(() => mqttIntegration.close());
@@ -278,6 +318,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
         ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
         ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
+        ...(httpAddresses.http ? { http: { url: `http://${publicHost}:${httpAddresses.http.port}` } } : {}),
         ...(mi.mqtts ?? mi.mqtt ? { mqtt_integration: { host: publicHost, port: (mi.mqtts ?? mi.mqtt)!.port } } : {}),
         ...(mi.ws ? { mqtt_integration_ws: { url: `ws://${publicHost}:${mi.ws.port}/mqtt` } } : {}),
         websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` },
@@ -289,9 +330,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
 
     return {
       config, registry, registryDescription: opened.description, api, demoUser,
-      bus, gateway, mqtt, ingress, demoSink, deadLetters,
+      bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
-      commands, directory,
+      commands, directory, instanceId,
       streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
       close,
     };

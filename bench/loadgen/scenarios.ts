@@ -29,7 +29,7 @@ interface Counter {
   close(): Promise<void>;
 }
 
-async function startCounter(job: { port: number }, countAt: CountAt): Promise<Counter> {
+export async function startCounter(job: { port: number }, countAt: CountAt): Promise<Counter> {
   if (countAt.kind === 'sink') {
     const sink = await startSink(countAt.port);
     return { count: () => sink.count, lastAt: () => sink.lastAt, close: () => sink.close() };
@@ -57,7 +57,7 @@ async function connectPublishers(job: IngestJob | RateJob): Promise<MqttConnecti
 }
 
 /** Waits until `expected` arrived, nothing arrived for QUIET_MS, or the deadline. */
-async function waitDelivered(counter: Counter, expected: number, deadline: number): Promise<void> {
+export async function waitDelivered(counter: Counter, expected: number, deadline: number): Promise<void> {
   let seen = counter.count();
   let seenAt = now();
   while (counter.count() < expected && now() < deadline) {
@@ -318,12 +318,15 @@ export async function pushSink(job: SinkJob, ready: () => void): Promise<Measure
 }
 
 /**
- * The MQTT integration: one QoS 1 subscriber of `app/bench` (anonymous: the bench application has
- * no owner) counts the device events injected into the bus; the push sink is answered meanwhile.
+ * The MQTT integration: one QoS 1 subscriber of `app/bench` (as the application's owner, with an
+ * access token) counts the device events injected into the bus; the push sink is answered meanwhile.
  */
 export async function integrationSubscriber(job: IntegrationJob, ready: () => void): Promise<Measurement> {
   const sink = await startSink(job.sinkPort);
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${job.integrationPort}`, { protocolVersion: 4, clean: true, reconnectPeriod: 0, clientId: 'bench-integration' });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${job.integrationPort}`, {
+    protocolVersion: 4, clean: true, reconnectPeriod: 0, clientId: 'bench-integration',
+    ...(job.user ? { username: job.user.username, password: job.user.token } : {}),
+  });
   let count = 0;
   let firstAt = 0;
   let lastAt = 0;

@@ -9,7 +9,9 @@
 // resolves after it. Passes test/contracts/event-bus.ts.
 //
 // A new consumer group starts at the earliest offset (Knative's default is latest): a Trigger
-// created at startup then still sees what was published, and acknowledged, before it joined.
+// created at startup then still sees what was published, and acknowledged, before it joined. The
+// exception is a per-instance Trigger (SubscriberRef.perInstance: a gateway's routed commands):
+// its group is its own, named after the instance, and starts at the end.
 
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
@@ -254,12 +256,13 @@ export class KafkaEventBus implements EventBus {
     const own = engine.subscriber.consumer;
     const topic = own?.topic ?? this.triggerTopic(trigger);
     await this.ensureTopic(topic);
-    if (o.shareInProcess && engine.inProcess && own === undefined) {
+    const perInstance = engine.subscriber.perInstance === true;
+    if (o.shareInProcess && engine.inProcess && !perInstance && own === undefined) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
     const groupId = own?.groupId ?? (o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
-    const consumer = this.consumerFor(engine, topic, groupId, own?.startFrom);
+    const consumer = this.consumerFor(engine, topic, groupId, own?.startFrom ?? (perInstance ? 'latest' : o.startFrom));
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);

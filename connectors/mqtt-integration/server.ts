@@ -114,6 +114,7 @@ class Integration implements GatewayCore, MqttIntegration {
   claim(): Promise<boolean> { return Promise.resolve(true); }
   ended(): void { /* no connection directory */ }
   subscribed(): Promise<void> { return Promise.resolve(); }
+  forwardReply(): undefined { return undefined; /* devices answer commands at the gateway */ }
 
   // ---- connections, listeners --------------------------------------------------------------
 

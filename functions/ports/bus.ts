@@ -63,6 +63,12 @@ export interface SubscriberRef {
   /** For logs: the function's name or the destination's address. */
   readonly name: string;
   /**
+   * The subscriber of a Trigger only this process has (a gateway instance's routed commands):
+   * a shared bus gives it a consumer group of its own, which starts at the topic's end, since
+   * nothing addressed to an instance can predate it.
+   */
+  readonly perInstance?: boolean;
+  /**
    * How the bus reads for this subscriber when it is not the Trigger's own way: an application's
    * stream read by a pull integration (connectors/stream) names its consumer group and starts at
    * the latest event. The in-memory bus has nothing to choose (a Trigger sees what is published

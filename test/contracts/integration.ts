@@ -113,7 +113,7 @@ export function integrationContract(name: string, fixture: () => Promise<Integra
     const store = await openTokenStore(dir);
     for (const user of ['alice', 'bob', 'carol']) tokens[user] = (await issueAccessToken(store, { id: user, username: user })).token;
     const config = configFromEnv({}, {
-      registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+      registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
       mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0, demoSinkPort: 0, ...f.config,
     });
     mooring = await startMooring(config, { logger: silentLogger, ...(f.bus ? { bus: await f.bus() } : {}) });
