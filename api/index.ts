@@ -9,7 +9,8 @@ import { quickCheck, tokenMatches } from './tokens/format.ts';
 import { FileTokenStore } from './tokens/file.ts';
 import { issueAccessToken } from './tokens/routes.ts';
 
-export { createApiApp, createApiApp as createApiServer, startApi, type ApiOptions, type ApiServer } from './server.ts';
+export { createApiApp, createApiApp as createApiServer, createAuthenticator, startApi, type ApiOptions, type ApiServer } from './server.ts';
+export { applicationAuth, type ApplicationAuth } from './auth/integration.ts';
 export type { ApiConfig } from './context.ts';
 export { MemoryTokenStore } from './tokens/memory.ts';
 export { FileTokenStore } from './tokens/file.ts';

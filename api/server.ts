@@ -35,6 +35,16 @@ export interface ApiOptions {
   users?: UserRecord[];
   /** Sends drg's commands; without it the command route is not mounted. */
   commands?: CommandSender;
+  /** The authenticator to share with the integrations (createAuthenticator); default a new one. */
+  authn?: Authenticator;
+}
+
+/** The API's authenticator: access tokens of `tokens`, JWTs of the configured OpenID issuer. */
+export function createAuthenticator(options: Pick<ApiOptions, 'config' | 'tokens' | 'logger'>): Authenticator {
+  const oidc = options.config.oidcIssuer === undefined
+    ? undefined
+    : new OidcVerifier({ issuer: options.config.oidcIssuer, clientId: options.config.oidcClientId });
+  return new Authenticator({ tokens: options.tokens, ...(oidc ? { oidc } : {}), logger: options.logger.child({ component: 'api' }) });
 }
 
 export interface ApiServer {
@@ -48,13 +58,10 @@ export interface ApiServer {
 
 export function createApiApp(options: ApiOptions): Express {
   const logger = options.logger.child({ component: 'api' });
-  const oidc = options.config.oidcIssuer === undefined
-    ? undefined
-    : new OidcVerifier({ issuer: options.config.oidcIssuer, clientId: options.config.oidcClientId });
   const ctx: ApiContext = {
     registry: options.registry,
     tokens: options.tokens,
-    authn: new Authenticator({ tokens: options.tokens, ...(oidc ? { oidc } : {}), logger }),
+    authn: options.authn ?? createAuthenticator(options),
     config: options.config,
     logger,
     endpoints: options.endpoints ?? {},

@@ -4,7 +4,7 @@
 
 import readline from 'node:readline';
 import type { Job, LoadgenMessage, Measurement } from './protocol.ts';
-import { connections, ingestAtRate, ingestQos0, ingestQos1, pushSink } from './loadgen/scenarios.ts';
+import { connections, ingestAtRate, ingestQos0, ingestQos1, pushSink, integrationSubscriber } from './loadgen/scenarios.ts';
 import { ingestHttp } from './loadgen/http.ts';
 import { commandRoundTrip } from './loadgen/commands.ts';
 
@@ -34,6 +34,7 @@ async function run(job: Job): Promise<Measurement> {
       return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); });
     case 'push-sink': return pushSink(job, () => { say({ event: 'ready', sinkPort: job.sinkPort }); started(); });
     case 'command-rtt': say({ event: 'ready' }); return commandRoundTrip(job, started);
+    case 'integration': return integrationSubscriber(job, () => { say({ event: 'ready' }); started(); });
   }
 }
 

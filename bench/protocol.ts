@@ -4,9 +4,9 @@
 // RSS, writes `release` to the generator's stdin; it then disconnects every connection and
 // connects the same identities again (the reconnect pass).
 
-export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'http' | 'connections' | 'push-sink' | 'command-rtt';
+export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'http' | 'connections' | 'push-sink' | 'command-rtt' | 'integration';
 
-export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'http', 'connections', 'push-sink', 'command-rtt'];
+export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'http', 'connections', 'push-sink', 'command-rtt', 'integration'];
 
 /** How connection number `i` authenticates: `{i}` in a pattern is replaced by the index. */
 export interface CredentialPattern {
@@ -77,6 +77,17 @@ export interface SinkJob extends JobBase {
   sinkPort: number;
 }
 
+/** Events injected into the bus, counted at a QoS 1 subscriber of the MQTT integration (`app/bench`). */
+export interface IntegrationJob extends JobBase {
+  scenario: 'integration';
+  expected: number;
+  integrationPort: number;
+  /** The application's push sink is there too: it is answered, not counted. */
+  sinkPort: number;
+  /** The application's owner (an access token login), when it has one. */
+  user?: { username: string; token: string };
+}
+
 /**
  * Request/response commands (Mooring only): an application POSTs `?timeout=` commands to the
  * command API one after another; device 0 (MQTT 3.1.1) answers each on `command/reply/<id>`.
@@ -88,7 +99,7 @@ export interface CommandJob extends JobBase {
   api: { url: string; user: string; token: string; application: string };
 }
 
-export type Job = IngestJob | RateJob | HttpJob | ConnectionsJob | SinkJob | CommandJob;
+export type Job = IngestJob | RateJob | HttpJob | ConnectionsJob | SinkJob | CommandJob | IntegrationJob;
 
 /** Figures a job measured; absent ones do not apply. */
 export interface Measurement {

@@ -38,6 +38,7 @@ export function metrics(o: { window: number; rate: number; connections: number; 
     { key: 'push', scenario: 'push-sink', label: 'push sink to a local HTTP app (events/s)', pick: (m) => m.throughput, digits: 0 },
     { key: 'cmd-p50', scenario: 'command-rtt', label: 'command round trip p50 (API → device → reply → API, ms)', pick: (m) => m.latencyP50Ms, digits: 2, lowerIsBetter: true },
     { key: 'cmd-p99', scenario: 'command-rtt', label: 'command round trip p99 (API → device → reply → API, ms)', pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
+    { key: 'integration', scenario: 'integration', label: 'integration delivery (events/s to an MQTT integration subscriber)', pick: (m) => m.throughput, digits: 0 },
   ];
 }
 

@@ -55,6 +55,8 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
     case 'command-rtt':
       if (!t.api) throw new Error('the target has no command API');
       return { ...base, scenario, commands: o.commands, api: t.api };
+    case 'integration':
+      return { ...base, scenario, expected: o.pushEvents, sinkPort, integrationPort: t.integrationPort ?? 0, ...(t.api ? { user: { username: t.api.user, token: t.api.token } } : {}) };
   }
 }
 
@@ -89,7 +91,7 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
           if (connected > 0) observation.bytesPerConnection = (rss - baseline) / connected;
           gen.child.stdin!.write('release\n');
         });
-      } else if (m.event === 'ready' && scenario === 'push-sink') {
+      } else if (m.event === 'ready' && (scenario === 'push-sink' || scenario === 'integration')) {
         void running.inject?.(o.pushEvents).catch((e: Error) => { observation.note = `inject failed: ${e.message}`; });
       }
     });

@@ -49,6 +49,12 @@ export interface Config {
   connectionTtlMs: number;
   /** The management API (Drogue's registry, tokens, discovery). */
   apiPort: number;
+  /** The MQTT integration (applications consume their stream, send commands): TCP, TLS, WebSocket. */
+  mqttIntegrationPort: number;
+  mqttIntegrationTlsPort: number;
+  mqttIntegrationWsPort: number;
+  /** The WebSocket integration (`drg stream`). */
+  wsIntegrationPort: number;
   /** The API's public base URL, advertised by discovery; undefined: taken from each request's Host. */
   apiUrl: string | undefined;
   /** External OpenID issuer of user tokens; undefined: access tokens only, the API serves a stub discovery. */
@@ -202,6 +208,14 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'the function `npm run function` serves: `normalize`, `content-type` or `authz`' }),
   variable({ name: 'MOORING_API_PORT', key: 'apiPort', default: '8011', parse: portNumber,
     description: 'the management API (Drogue\'s registry, admin, access tokens and discovery; what `drg` talks to)' }),
+  variable({ name: 'MOORING_MQTT_INTEGRATION_PORT', key: 'mqttIntegrationPort', default: '18883', parse: portNumber,
+    description: 'the MQTT integration: applications subscribe to `app/<app>` (shared groups, QoS 1) and publish commands' }),
+  variable({ name: 'MOORING_MQTT_INTEGRATION_TLS_PORT', key: 'mqttIntegrationTlsPort', default: '18884', parse: portNumber,
+    description: 'the MQTT integration over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set)' }),
+  variable({ name: 'MOORING_MQTT_INTEGRATION_WS_PORT', key: 'mqttIntegrationWsPort', default: '18083', parse: portNumber,
+    description: 'the MQTT integration over WebSocket (subprotocol `mqtt`)' }),
+  variable({ name: 'MOORING_WS_INTEGRATION_PORT', key: 'wsIntegrationPort', default: '10002', parse: portNumber,
+    description: 'the WebSocket integration: `GET /<app>[/<channel>]` streams the application\'s events (`drg stream`)' }),
   variable({ name: 'MOORING_API_URL', key: 'apiUrl', default: undefined, shownDefault: '(from the request)', parse: httpUrl,
     description: 'the API\'s public base URL, advertised by `/.well-known/drogue-endpoints`' }),
   variable({ name: 'MOORING_OIDC_ISSUER', key: 'oidcIssuer', default: undefined, parse: httpUrl,

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   });
   const { mqtt, ingress, demoSink, demoUser, httpAddresses } = mooring;
   const httpUrl = httpAddresses.http ? `http://localhost:${httpAddresses.http.port}` : undefined;
+  const integration = mooring.mqttIntegrationAddresses;
   const apiUrl = `http://localhost:${mooring.api.port}`;
   const lines = [
     '',
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     ...(mqtt.ws ? [`  MQTT over WS    ws://localhost:${mqtt.ws.port}/mqtt`] : []),
     ...(httpUrl ? [`  HTTP devices    ${httpUrl}/v1/<channel>  (and TTN webhooks at /ttn, /ttn/v3)`] : []),
     ...(httpAddresses.https ? [`  HTTPS devices   https://localhost:${httpAddresses.https.port}/v1/<channel>`] : []),
+    ...(integration.mqtt ? [`  MQTT integration tcp://localhost:${integration.mqtt.port}  (applications: subscribe to app/<app>)`] : []),
+    `  WS integration  ws://localhost:${mooring.wsIntegration.address.port}/<app>  (drg stream)`,
     `  broker ingress  ${ingress.url}  (POST a CloudEvent)`,
     ...(demoSink ? [`  demo app sink   ${demoSink.url}  (prints what it receives)`] : []),
     '',
@@ -53,6 +56,13 @@ async function main(): Promise<void> {
       `  drg get devices --app ${DEMO_APPLICATION}`,
       '',
     );
+    if (integration.mqtt) {
+      lines.push(
+        'Watch the demo application\'s events as it does (the MQTT integration):',
+        `  mosquitto_sub -h localhost -p ${integration.mqtt.port} -u '${demoUser.username}' -P '${demoUser.token}' -t 'app/${DEMO_APPLICATION}'`,
+        '',
+      );
+    }
   }
   console.log(lines.filter((l, i) => l !== '' || i === 0 || lines[i - 1] !== '').join('\n'));
 

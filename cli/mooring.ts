@@ -25,7 +25,14 @@ import type { Config } from './config.ts';
 import { openRegistry, openTokens } from './registry.ts';
 import { hashPool } from '../functions/authz/hash-pool.ts';
 import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
-import { DEMO_USER, demoAccessToken, startApi, type ApiServer } from '../api/index.ts';
+import { applicationAuth, createAuthenticator, DEMO_USER, demoAccessToken, startApi, type ApiServer } from '../api/index.ts';
+// Pull mode (issue 12): an application's stream from the bus, the MQTT and WebSocket integrations.
+import { StreamSource } from '../connectors/stream/source.ts';
+import { createMqttIntegration, type MqttIntegration } from '../connectors/mqtt-integration/index.ts';
+import { startWsIntegration, type WsIntegration } from '../connectors/ws-integration/server.ts';
+import type { ListenerAddresses } from '../connectors/mqtt/host.ts';
+import type { ListenerOptions } from '../connectors/mqtt/options.ts';
+import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
@@ -63,6 +70,11 @@ export interface Mooring {
   directory: ConnectionDirectory;
   /** This process's instance id in the directory (`mooringholder` of the commands routed to it). */
   instanceId: string;
+  /** Pull mode: the applications' streams and the two integrations reading them. */
+  streams: StreamSource;
+  mqttIntegration: MqttIntegration;
+  mqttIntegrationAddresses: ListenerAddresses;
+  wsIntegration: WsIntegration;
   close(): Promise<void>;
 }
 
@@ -117,6 +129,11 @@ async function startAppTopics(bus: EventBus, broker: { namespace: string; broker
 /** A PEM given inline, or the path of a PEM file. */
 async function pem(value: string): Promise<string> {
   return value.trimStart().startsWith('-----BEGIN') ? value : readFile(value, 'utf8');
+}
+
+/** The MQTT listeners of a server (gateway, integration): TCP, WebSocket, and TLS when a certificate is configured. */
+function listenersOf(config: Readonly<Config>, tls: ListenerOptions['tls'], port: number, wsPort: number, tlsPort: number): ListenerOptions {
+  return { host: config.host, port, wsPort, tlsPort: tls ? tlsPort : false, ...(tls ? { tls } : {}) };
 }
 
 /**
@@ -247,13 +264,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
       directory, queue: commandQueue, instanceId, replies: commands.receiveReply,
-      listeners: {
-        host: config.host,
-        port: config.mqttPort,
-        wsPort: config.mqttWsPort,
-        tlsPort: config.tlsCert ? config.mqttsPort : false,
-        ...(tls ? { tls } : {}),
-      },
+      listeners: listenersOf(config, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
     const http = createHttpEndpoint({
@@ -286,13 +297,40 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const tokens = await openTokens(config, opened);
     const demoUser = demoSink ? await demoAccessToken(tokens, config.dataDir) : undefined;
     const publicHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const authn = createAuthenticator({ config, tokens, logger });
+
+    // ---- pull mode (issue 12): the integrations authenticate applications as the API does.
+    const auth = applicationAuth(authn, registry);
+    const streams = new StreamSource({
+      bus, broker: triggers[0] ?? { namespace: 'default', broker: 'default' }, template: appTemplate,
+      topicOf: config.kafkaAppTopics ? applicationEventsTopic : undefined,
+      logger: logger.child({ component: 'stream' }),
+    });
+    closers.push(() => streams.close());
+    const mqttIntegration = createMqttIntegration({
+      bus, registry, source: streams, auth, sendCommand: (request) => commands.sendCommand(request),
+      logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
+      listeners: listenersOf(config, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
+    });
+    const mqttIntegrationAddresses = await mqttIntegration.listen();
+    closers.push(() => mqttIntegration.close());
+    const wsIntegration = await startWsIntegration({
+      source: streams, auth, logger: logger.child({ component: 'ws-integration' }), port: config.wsIntegrationPort, host: config.host,
+    });
+    closers.push(() => wsIntegration.close());
+    const mi = mqttIntegrationAddresses;
+    // ----
+
     const api = await startApi({
-      registry, tokens, config, logger,
+      registry, tokens, config, logger, authn,
       endpoints: {
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
         ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
         ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
         ...(httpAddresses.http ? { http: { url: `http://${publicHost}:${httpAddresses.http.port}` } } : {}),
+        ...(mi.mqtts ?? mi.mqtt ? { mqtt_integration: { host: publicHost, port: (mi.mqtts ?? mi.mqtt)!.port } } : {}),
+        ...(mi.ws ? { mqtt_integration_ws: { url: `ws://${publicHost}:${mi.ws.port}/mqtt` } } : {}),
+        websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` },
       },
       users: demoUser ? [DEMO_USER] : [],
       commands: (request) => commands.sendCommand(request),
@@ -304,6 +342,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
       close,
     };
   } catch (err) {

@@ -29,17 +29,16 @@ function forbidden(message = 'Forbidden'): MooringError {
   return new MooringError('MOORING_FORBIDDEN', message);
 }
 
-function firstQuery(req: Request, name: string): string | undefined {
-  const v = (req.query as Record<string, unknown>)[name];
+function firstQuery(query: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const v = query[name];
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
   return undefined;
 }
 
 /** The credential forms of a request; throws MOORING_FORBIDDEN on a malformed header. */
-export function presented(req: Request): Presented[] {
+export function presented(header: string | undefined, query: Readonly<Record<string, unknown>>): Presented[] {
   const out: Presented[] = [];
-  const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^(\S+)\s+(.*)$/.exec(header.trim());
     const scheme = m?.[1]?.toLowerCase();
@@ -52,10 +51,10 @@ export function presented(req: Request): Presented[] {
         : { form: 'access-token', username: decoded.slice(0, colon), token: decoded.slice(colon + 1) });
     } else throw forbidden();
   }
-  const token = firstQuery(req, 'token');
+  const token = firstQuery(query, 'token');
   if (token !== undefined) out.push({ form: 'jwt', token });
-  const username = firstQuery(req, 'username');
-  const apiKey = firstQuery(req, 'api_key');
+  const username = firstQuery(query, 'username');
+  const apiKey = firstQuery(query, 'api_key');
   if (username !== undefined || apiKey !== undefined) {
     if (username === undefined) throw forbidden();
     out.push({ form: 'access-token', username, token: apiKey });
@@ -88,7 +87,12 @@ export class Authenticator {
   }
 
   async authenticate(req: Request): Promise<Caller> {
-    const forms = presented(req);
+    return this.authenticateParts(req.headers.authorization, req.query as Record<string, unknown>);
+  }
+
+  /** The same for any HTTP request (the WebSocket integration's upgrade): its Authorization header and query. */
+  async authenticateParts(authorization: string | undefined, query: Readonly<Record<string, unknown>>): Promise<Caller> {
+    const forms = presented(authorization, query);
     if (forms.length === 0) return undefined;
     if (forms.length > 1) throw forbidden('Invalid request: More than one way of authentication provided');
     const p = forms[0]!;

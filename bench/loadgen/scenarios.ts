@@ -2,7 +2,8 @@
 // the figures it measured; none of them throws on a slow system under test, they report what
 // they got (sent, acknowledged, delivered) instead.
 
-import type { ConnectionsJob, CountAt, IngestJob, Measurement, RateJob, SinkJob } from '../protocol.ts';
+import type { ConnectionsJob, CountAt, IngestJob, IntegrationJob, Measurement, RateJob, SinkJob } from '../protocol.ts';
+import mqtt from 'mqtt';
 import { credentialsFor } from '../protocol.ts';
 import { percentile } from '../stats.ts';
 import { startSink } from './sink.ts';
@@ -316,5 +317,38 @@ export async function pushSink(job: SinkJob, ready: () => void): Promise<Measure
     throughput: sink.count > 1 ? (sink.count - 1) / ((sink.lastAt - sink.firstAt) / 1000) : 0,
   };
   if (sink.count < job.expected) m.note = `${sink.count} of ${job.expected} delivered within the time limit`;
+  return m;
+}
+
+/**
+ * The MQTT integration: one QoS 1 subscriber of `app/bench` (as the application's owner, with an
+ * access token) counts the device events injected into the bus; the push sink is answered meanwhile.
+ */
+export async function integrationSubscriber(job: IntegrationJob, ready: () => void): Promise<Measurement> {
+  const sink = await startSink(job.sinkPort);
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${job.integrationPort}`, {
+    protocolVersion: 4, clean: true, reconnectPeriod: 0, clientId: 'bench-integration',
+    ...(job.user ? { username: job.user.username, password: job.user.token } : {}),
+  });
+  let count = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => { done = resolve; });
+  client.on('message', (_topic, payload) => {
+    if (!payload.includes('"type":"io.drogue.event.v1"')) return;
+    const now = performance.now();
+    if (count === 0) firstAt = now;
+    lastAt = now;
+    if (++count >= job.expected) done();
+  });
+  await client.subscribeAsync('app/bench', { qos: 1 });
+  ready();
+  const timer = new Promise<void>((r) => setTimeout(r, job.timeLimitMs));
+  await Promise.race([all, timer]);
+  client.end(true);
+  await sink.close();
+  const m: Measurement = { delivered: count, throughput: count > 1 ? (count - 1) / ((lastAt - firstAt) / 1000) : 0 };
+  if (count < job.expected) m.note = `${count} of ${job.expected} delivered within the time limit`;
   return m;
 }

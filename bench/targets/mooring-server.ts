@@ -36,7 +36,7 @@ export const PARTS = {
 
 type ConfigFromEnv = (env: Record<string, string | undefined>, overrides?: Record<string, unknown>) => unknown;
 export type StartMooring = (config: unknown, options: { logger: Logger }) =>
-  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; api: { port: number }; close(): Promise<void> }>;
+  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; api: { port: number }; mqttIntegrationAddresses?: { mqtt?: { port: number } }; close(): Promise<void> }>;
 
 /** Loads one part; throws an Error naming what is missing. */
 async function load<T>(part: { module: string; export: string }): Promise<T> {
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   const config = configFromEnv(process.env, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
     httpPort: Number(process.env.MOORING_BENCH_HTTP_PORT ?? '0'),
+    mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0,
     logLevel: 'silent', stopDrainMs: 200,
   });
   // The command API's user, with an access token in the store the API opens (`<dir>/tokens.json`).
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   const user = await demoAccessToken(await openTokenStore(dir), dir);
   const mooring = await startMooring(config, { logger: silentLogger });
   const api = { url: `http://127.0.0.1:${mooring.api.port}`, user: user.username, token: user.token, application: 'bench' };
-  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port, api });
+  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port, api, integrationPort: mooring.mqttIntegrationAddresses?.mqtt?.port });
 
   const payload = Buffer.from('{"temp":21.5,"pad":"' + 'x'.repeat(78) + '"}');
   const rl = readline.createInterface({ input: process.stdin });

@@ -88,6 +88,7 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
       }
       return {
         port, httpPort, pid: proc.pid, topic: 'telemetry',
+        ...(typeof up.integrationPort === 'number' ? { integrationPort: up.integrationPort } : {}),
         credentials: { clientId: 'dev{i}', username: 'dev{i}@bench', password: 'pw-{i}' },
         countAt: { kind: 'sink', port: o.sinkPort },
         ...(up.api ? { api: up.api as RunningTarget['api'] & object } : {}),

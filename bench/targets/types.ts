@@ -35,6 +35,8 @@ export interface RunningTarget {
   topic: string;
   /** Where ingest is counted: a subscriber on `#` (brokers) or the application sink (Mooring). */
   countAt: CountAt;
+  /** Mooring: the MQTT integration's port (integration scenario). */
+  integrationPort?: number;
   /** Push sink scenario: puts `n` device events into the bus for delivery to the sink. */
   inject?(n: number): Promise<void>;
   /** Command round trip scenario: the command API and a user who may send commands to `application`. */

@@ -206,22 +206,27 @@ export class KafkaEventBus implements EventBus {
     if (this.closed) throw closedError();
     const key = `${trigger.namespace}/${trigger.name}`;
     await this.removeTrigger(trigger.namespace, trigger.name);
-    const topic = this.triggerTopic(trigger);
     const o = this.options;
     // Throws on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
+    // A subscriber with its own consumer group (an application's stream) reads where it says.
+    const own = engine.subscriber.consumer;
+    const topic = own?.topic ?? this.triggerTopic(trigger);
     await this.ensureTopic(topic);
     // A per-instance Trigger (routed commands) reads what other instances address to this one:
     // never shared, never served at publish only, its own group from the end.
     const perInstance = engine.subscriber.perInstance === true;
-    if ((o.shareInProcess || this.inProcessAtPublishOnly) && engine.inProcess && !perInstance) {
+    if ((o.shareInProcess || this.inProcessAtPublishOnly) && engine.inProcess && !perInstance && own === undefined) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
-    const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name), perInstance ? 'latest' : o.startFrom);
-    this.gate.track(consumer);
+    const groupId = own?.groupId ?? (o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    const consumer = this.consumerFor(engine, topic, groupId, own?.startFrom ?? (perInstance ? 'latest' : o.startFrom));
+    // An application's pull stream lags at its reader's pace, which holds back only that group (Kafka keeps
+    // its events): the gate follows the Triggers that deliver the pipeline's events, not the readers.
+    if (own === undefined) this.gate.track(consumer);
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);

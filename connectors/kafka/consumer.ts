@@ -133,6 +133,7 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     });
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (o.startFrom === 'latest') await pinLatest(kafka, o.groupId, o.topic);
       await consumer.connect();
       await consumer.subscribe({ topics: [o.topic], fromBeginning: o.startFrom === 'earliest' });
       await consumer.run({
@@ -351,5 +352,23 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
         pause = Math.min(pause * 2, PAUSE_MAX_MS);
       }
     }
+  }
+}
+
+/**
+ * A group without committed offsets gets the topic's end offsets committed before it joins, so
+ * "latest" means the end at the moment the consumer was added, not whenever its first fetch runs
+ * (an event published between the join and that fetch would be skipped).
+ */
+async function pinLatest(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    if (committed !== undefined && committed.partitions.some((p) => p.offset !== '-1')) return;
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }

@@ -75,6 +75,8 @@ export interface SessionContext {
 /** What a session needs from the gateway that owns it. */
 export interface GatewayCore {
   readonly opts: ResolvedOptions;
+  /** The sessions' packet dispatcher; default the device gateway's (handlers/index.ts). */
+  readonly dispatch?: (s: SessionContext, packet: Packet) => void | Promise<void>;
   /** Advances every `timerResolutionMs`; sessions store ticks, not timestamps. */
   readonly tick: number;
   /** Bumped on every registry change: cached decisions from an older epoch are stale. */

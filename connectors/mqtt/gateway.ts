@@ -4,7 +4,6 @@
 // Duplex: TCP, TLS and WebSocket listeners are thin wrappers around it.
 
 import type { ReplyOffer } from '../../functions/command-dispatch/replies.ts';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { UserProperties } from 'mqtt-packet';
 import type { Device } from '../../functions/ports/registry.ts';
@@ -20,10 +19,7 @@ import type { GatewayCore } from './context.ts';
 import { End } from './ending.ts';
 import { resolveOptions, type MqttGatewayOptions, type ResolvedOptions } from './options.ts';
 import { Session } from './session.ts';
-import { CONNECTED } from './state.ts';
-import { listenTcp } from './listeners/tcp.ts';
-import { listenTls } from './listeners/tls.ts';
-import { listenWs } from './listeners/ws.ts';
+import { sweepSessions, startListeners, type ListenerAddresses } from './host.ts';
 
 export interface CommandProperties {
   /** v5 Content Type of the delivered PUBLISH. */
@@ -38,11 +34,7 @@ export interface CommandProperties {
   gateways?: readonly string[];
 }
 
-export interface GatewayAddresses {
-  mqtt?: AddressInfo;
-  mqtts?: AddressInfo;
-  ws?: AddressInfo;
-}
+export type GatewayAddresses = ListenerAddresses;
 
 export interface MqttGateway {
   /** Serves one MQTT connection over any Duplex stream. */
@@ -303,42 +295,14 @@ class Gateway implements GatewayCore, MqttGateway {
 
   /** One pass over all sessions per tick: CONNECT deadline, keep-alive (1.5 × Keep Alive). */
   sweepNow(): void {
-    const t = ++this.tick;
-    const connectTicks = Math.ceil(this.opts.connectTimeoutMs / this.opts.timerResolutionMs);
-    for (const s of this.all) {
-      if (s.state === CONNECTED) {
-        if (s.keepAliveTicks > 0 && t - s.lastTick > s.keepAliveTicks && !s.isBlocked) {
-          void s.end(End.keepAliveTimeout, 'keep-alive expired');
-        }
-      } else if (t - s.createdTick > connectTicks) {
-        void s.end(End.aborted, 'no CONNECT within the connect timeout');
-      }
-    }
+    sweepSessions(this.all, ++this.tick, this.opts);
   }
 
-  // ---- listeners and shutdown ---------------------------------------------------------------
-
   async listen(): Promise<GatewayAddresses> {
-    const l = this.opts.listeners;
-    const out: GatewayAddresses = {};
     const handle = (stream: Duplex, info: ConnectionInfo): void => this.handle(stream, info);
-    const host = l.host;
-    if (l.port !== false) {
-      const srv = await listenTcp(handle, l.port ?? 1883, host);
-      this.listeners.push(srv);
-      out.mqtt = srv.address;
-    }
-    if (l.tlsPort !== false && l.tls?.cert !== undefined && l.tls.key !== undefined) {
-      const srv = await listenTls(handle, l.tlsPort ?? 8883, host, l.tls, this.opts);
-      this.listeners.push(srv);
-      out.mqtts = srv.address;
-    }
-    if (l.wsPort !== false) {
-      const srv = await listenWs(handle, l.wsPort ?? 8083, host);
-      this.listeners.push(srv);
-      out.ws = srv.address;
-    }
-    return out;
+    const { addresses, running } = await startListeners(handle, this.opts.listeners, { port: 1883, tlsPort: 8883, wsPort: 8083 }, this.opts);
+    this.listeners.push(...running);
+    return addresses;
   }
 
   async close(): Promise<void> {

@@ -169,7 +169,7 @@ export class Session implements SessionContext, AckSink {
     if (packet instanceof Error) return void this.end(End.malformed, `malformed packet: ${packet.message}`);
     let r: void | Promise<void>;
     try {
-      r = dispatch(this, packet);
+      r = (this.gw.dispatch ?? dispatch)(this, packet);
     } catch (err) {
       return this.internalError(err);
     }

@@ -68,6 +68,23 @@ export interface SubscriberRef {
    * nothing addressed to an instance can predate it.
    */
   readonly perInstance?: boolean;
+  /**
+   * How the bus reads for this subscriber when it is not the Trigger's own way: an application's
+   * stream read by a pull integration (connectors/stream) names its consumer group and starts at
+   * the latest event. The in-memory bus has nothing to choose (a Trigger sees what is published
+   * after it is added); Kafka uses the group, the start and the topic.
+   */
+  readonly consumer?: ConsumerSpec;
+}
+
+/** A subscriber's own consumer group on a durable bus. */
+export interface ConsumerSpec {
+  /** The consumer group, instead of the Trigger's (`{app}.{group}` for a stream). */
+  readonly groupId: string;
+  /** Where the group starts when it has no committed position. */
+  readonly startFrom: 'earliest' | 'latest';
+  /** The topic to read instead of the Broker's (per-application topics: `events-{app}`). */
+  readonly topic?: string;
 }
 
 /** What addTrigger takes: a descriptor, or a bare callable (then not in-process). */

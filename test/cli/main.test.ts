@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,14 +23,30 @@ test.after(async () => {
 
 test('npm start prints a mosquitto_pub line and a curl line that reach the demo application\'s sink; SIGTERM stops it', async () => {
   child = startChild('npm', ['start'], {
-    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
+    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0', MOORING_MQTT_INTEGRATION_PORT: '0', MOORING_MQTT_INTEGRATION_WS_PORT: '0', MOORING_WS_INTEGRATION_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn',
   });
   const [line] = await child.waitFor(/mosquitto_pub .*$/m, 60_000);
   assert.match(line, /-u 'demo-device@demo-app' -P demo-secret/);
-  // Run the printed line as a user pastes it into a shell.
+  // The printed mosquitto_sub line watches the demo application's stream (the MQTT integration);
+  // it runs as pasted, plus "exit after the first event" options.
+  const [subLine] = await child.waitFor(/mosquitto_sub .*$/m, 60_000);
+  assert.match(subLine, /-t 'app\/demo-app'/);
+  const sub = spawn('bash', ['-c', `${subLine} -C 1 -W 60`]);
+  let watched = '';
+  sub.stdout.on('data', (c: Buffer) => { watched += c.toString(); });
+  const subExit = new Promise<number | null>((resolve) => sub.on('exit', resolve));
+  // Run the printed line as a user pastes it into a shell (again until the subscriber has one event).
   execFileSync('bash', ['-c', line], { timeout: 10_000 });
   await child.waitFor(/\[demo-app sink\] io\.drogue\.event\.v1 demo-app\/demo-device channel=temperature content-type=application\/json \{"temp":21\.5\}/);
+  for (let i = 0; i < 100 && sub.exitCode === null; i++) {
+    execFileSync('bash', ['-c', line], { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.is(await subExit, 0);
+  const event = JSON.parse(watched.trim().split('\n')[0]!) as { type: string; application: string };
+  assert.is(event.application, 'demo-app');
+  assert.ok(['io.drogue.event.v1', 'io.drogue.connection.v1'].includes(event.type));
   assert.match(child.output(), /MQTT +tcp:\/\/localhost:\d+/);
   // The printed curl line: the HTTP endpoint answers 202 only after the bus took the event.
   const [curl] = await child.waitFor(/curl -u 'demo-device@demo-app:demo-secret' .*$/m);

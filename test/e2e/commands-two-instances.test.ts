@@ -51,7 +51,7 @@ async function startInstance(name: 'a' | 'b'): Promise<void> {
   const child = startChild(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts')], {
     MOORING_KAFKA_BROKERS: kafka!.brokers.join(','), MOORING_DYNAMODB_ENDPOINT: endpoint, MOORING_DYNAMODB_TABLE_PREFIX: prefix,
     MOORING_DATA_DIR: join(dir, name), MOORING_HOST: '127.0.0.1', MOORING_MQTT_PORT: String(mqttPort), MOORING_API_PORT: String(api),
-    MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn',
+    MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_MQTT_INTEGRATION_PORT: '0', MOORING_MQTT_INTEGRATION_WS_PORT: '0', MOORING_WS_INTEGRATION_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn',
     MOORING_CONNECTION_TTL_MS: String(TTL_MS),
   });
   inst[name] = { child, mqtt: mqttPort, api };

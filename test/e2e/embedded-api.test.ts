@@ -24,7 +24,7 @@ const received: CloudEvent[] = [];
 const open: MqttClient[] = [];
 
 const config = () => configFromEnv({}, {
-  dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+  dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0, demoSinkPort: 0,
 });
 
 test.before(async () => {

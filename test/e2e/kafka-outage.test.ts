@@ -45,7 +45,7 @@ test.before(async () => {
   // produces refusals the devices must answer by re-publishing.
   const bus = new KafkaEventBus({ brokers: kafka.brokers, namespace: 'default', broker: 'mooring', publishTimeoutMs: 3000, logger });
   const config = configFromEnv({}, {
-    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0, demoSinkPort: 0,
     kafkaBrokers: kafka.brokers,
   });
   mooring = await startMooring(config, { logger, bus });

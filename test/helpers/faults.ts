@@ -333,7 +333,7 @@ export function singleHostEnv(o: { brokers: string[]; registryPath: string; data
     MOORING_MQTT_PORT: String(o.mqttPort),
     MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0',
     MOORING_INGRESS_PORT: '0',
-    MOORING_API_PORT: '0',
+    MOORING_API_PORT: '0', MOORING_MQTT_INTEGRATION_PORT: '0', MOORING_MQTT_INTEGRATION_WS_PORT: '0', MOORING_WS_INTEGRATION_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0',
     MOORING_LOG_LEVEL: 'warn',
   };

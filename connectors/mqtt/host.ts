@@ -1,0 +1,70 @@
+// What every MQTT server of Mooring does around its sessions, whatever it serves: the device
+// gateway (./gateway.ts) and the MQTT integration (connectors/mqtt-integration) both keep their
+// sessions' CONNECT deadline and keep-alive with `sweepSessions` and open their TCP, TLS and
+// WebSocket listeners with `startListeners`.
+
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ConnectionInfo } from './core.ts';
+import { End } from './ending.ts';
+import type { ListenerOptions, ResolvedOptions } from './options.ts';
+import type { Session } from './session.ts';
+import { CONNECTED } from './state.ts';
+import { listenTcp, type RunningListener } from './listeners/tcp.ts';
+import { listenTls } from './listeners/tls.ts';
+import { listenWs } from './listeners/ws.ts';
+
+/** One pass over the sessions at tick `t`: CONNECT deadline, keep-alive (1.5 × Keep Alive). */
+export function sweepSessions(sessions: Iterable<Session>, t: number, opts: Pick<ResolvedOptions, 'connectTimeoutMs' | 'timerResolutionMs'>): void {
+  const connectTicks = Math.ceil(opts.connectTimeoutMs / opts.timerResolutionMs);
+  for (const s of sessions) {
+    if (s.state === CONNECTED) {
+      if (s.keepAliveTicks > 0 && t - s.lastTick > s.keepAliveTicks && !s.isBlocked) {
+        void s.end(End.keepAliveTimeout, 'keep-alive expired');
+      }
+    } else if (t - s.createdTick > connectTicks) {
+      void s.end(End.aborted, 'no CONNECT within the connect timeout');
+    }
+  }
+}
+
+export interface ListenerAddresses {
+  mqtt?: AddressInfo;
+  mqtts?: AddressInfo;
+  ws?: AddressInfo;
+}
+
+/**
+ * Opens the configured listeners (TCP; TLS when a certificate and key are given; WebSocket), each
+ * handing its streams to `handle`; `defaults` are the ports used when `listeners` names none.
+ */
+export async function startListeners(
+  handle: (stream: Duplex, info: ConnectionInfo) => void,
+  l: Readonly<ListenerOptions>,
+  defaults: { port: number; tlsPort: number; wsPort: number },
+  opts: ResolvedOptions,
+): Promise<{ addresses: ListenerAddresses; running: RunningListener[] }> {
+  const addresses: ListenerAddresses = {};
+  const running: RunningListener[] = [];
+  try {
+    if (l.port !== false) {
+      const srv = await listenTcp(handle, l.port ?? defaults.port, l.host);
+      running.push(srv);
+      addresses.mqtt = srv.address;
+    }
+    if (l.tlsPort !== false && l.tls?.cert !== undefined && l.tls.key !== undefined) {
+      const srv = await listenTls(handle, l.tlsPort ?? defaults.tlsPort, l.host, l.tls, opts);
+      running.push(srv);
+      addresses.mqtts = srv.address;
+    }
+    if (l.wsPort !== false) {
+      const srv = await listenWs(handle, l.wsPort ?? defaults.wsPort, l.host);
+      running.push(srv);
+      addresses.ws = srv.address;
+    }
+  } catch (e) {
+    await Promise.all(running.map((r) => r.close()));
+    throw e;
+  }
+  return { addresses, running };
+}
