@@ -101,7 +101,11 @@ export function packetViolation(packet: Packet, v5: boolean): Violation | undefi
       if (props?.authenticationData !== undefined && props.authenticationMethod === undefined) {
         return violation(End.protocolError, 'Authentication Data without Authentication Method');
       }
-      return propertiesViolation('connect', props) ?? propertiesViolation('will', will?.properties as Record<string, unknown> | undefined);
+      const willProps = will?.properties as Record<string, unknown> | undefined;
+      if (typeof willProps?.responseTopic === 'string' && hasWildcard(willProps.responseTopic)) {
+        return violation(End.protocolError, 'wildcard in a Will Response Topic [MQTT-3.3.2-14]');
+      }
+      return propertiesViolation('connect', props) ?? propertiesViolation('will', willProps);
     }
     case 'publish': {
       // [MQTT-2.3.1-1] (v5 [MQTT-2.2.1-3]): a QoS 1/2 PUBLISH has a non-zero packet identifier.
@@ -119,6 +123,10 @@ export function packetViolation(packet: Packet, v5: boolean): Violation | undefi
       }
       // v5 [MQTT-3.3.4-6]: a PUBLISH from a client carries no Subscription Identifier.
       if (props?.subscriptionIdentifier !== undefined) return violation(End.protocolError, 'Subscription Identifier in a PUBLISH from a client [MQTT-3.3.4-6]');
+      // v5 [MQTT-3.3.2-14]: a Response Topic is a topic name, without wildcards.
+      if (typeof props?.responseTopic === 'string' && hasWildcard(props.responseTopic)) {
+        return violation(End.protocolError, 'wildcard in a Response Topic [MQTT-3.3.2-14]');
+      }
       return v5 ? propertiesViolation('publish', props) : undefined;
     }
     case 'subscribe':
@@ -128,6 +136,10 @@ export function packetViolation(packet: Packet, v5: boolean): Violation | undefi
       // 3.1.1 [MQTT-3.8.3-3] / [MQTT-3.10.3-2], v5 [MQTT-3.8.3-2] / [MQTT-3.10.3-2]: at least one topic filter.
       const filters = packet.cmd === 'subscribe' ? packet.subscriptions.length : packet.unsubscriptions.length;
       if (filters === 0) return violation(End.protocolError, `${packet.cmd.toUpperCase()} without a topic filter [MQTT-3.8.3-3]`);
+      // v5 [MQTT-3.8.3-4]: No Local on a Shared Subscription is a Protocol Error.
+      if (v5 && packet.cmd === 'subscribe' && packet.subscriptions.some((sub) => sub.nl === true && sub.topic.startsWith('$share/'))) {
+        return violation(End.protocolError, 'No Local on a shared subscription [MQTT-3.8.3-4]');
+      }
       return v5 ? propertiesViolation(packet.cmd, packet.properties as Record<string, unknown> | undefined) : undefined;
     }
     case 'puback': case 'pubrec': case 'pubrel': case 'pubcomp': case 'disconnect': case 'auth':

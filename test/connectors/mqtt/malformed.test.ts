@@ -129,7 +129,7 @@ for (const version of [4, 5] as const) {
     }
   });
 
-  test(`[MQTT-1.5.4-1] [MQTT-1.5.3-1] [MQTT-3.1.4-1] v${version}: ill-formed UTF-8 or U+0000 in the client id, user name or Will topic closes the connection without a CONNACK`, async () => {
+  test(`[MQTT-1.5.4-1] [MQTT-1.5.3-1] [MQTT-3.1.4-1] [MQTT-3.1.3-4] [MQTT-3.1.3-10] [MQTT-3.1.3-11] v${version}: ill-formed UTF-8 or U+0000 in the client id, user name or Will topic closes the connection without a CONNACK`, async () => {
     const fields: Array<Partial<Packet>> = [
       { clientId: 'ZZ', username: 'device1@app1', password: Buffer.from('hey') },
       { username: 'device1@appZZ', password: Buffer.from('hey') },
