@@ -142,6 +142,8 @@ export async function listenTls(
   await psk.refresh();
   const server = createServer({
     ...tls,
+    // TLS 1.0 and 1.1 are refused whatever node's own default (flags such as --tls-min-v1.0).
+    minVersion: tls.minVersion ?? 'TLSv1.2',
     ciphers: tls.ciphers ?? defaultCiphers(),
     honorCipherOrder: true,
     requestCert: true,
