@@ -41,6 +41,8 @@ export interface FuzzReport {
   examples: string[];
   control: { sent: number; delivered: number; lost: number };
   rssMiB: { before: number; peak: number; after: number };
+  /** V8 heap in use before and after (what a leak would grow). */
+  heapMiB: { before: number; after: number };
   seconds: number;
 }
 
@@ -135,7 +137,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = {
     packets: 0, connections: 0, closedByServer: 0, disconnectCodes: {}, droppedIncomplete: 0, answered: 0,
     verdicts: {}, crashes: 0, violations: 0, examples: [], control: { sent: 0, delivered: 0, lost: 0 },
-    rssMiB: { before: 0, peak: 0, after: 0 }, seconds: 0,
+    rssMiB: { before: 0, peak: 0, after: 0 }, heapMiB: { before: 0, after: 0 }, seconds: 0,
   };
   const dir = mkdtempSync(join(tmpdir(), 'mooring-fuzz-'));
   const app = await startRecordingApp();
@@ -152,6 +154,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const port = mooring.mqtt.mqtt!.port;
   const started = Date.now();
   report.rssMiB.before = mib(process.memoryUsage.rss());
+  report.heapMiB.before = mib(process.memoryUsage().heapUsed);
   const sampler = setInterval(() => { report.rssMiB.peak = Math.max(report.rssMiB.peak, mib(process.memoryUsage.rss())); }, 250);
 
   // The control client: QoS 1 publishes, one at a time, for as long as the fuzzing runs.
@@ -261,6 +264,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   (globalThis as { gc?: () => void }).gc?.();
   await new Promise((r) => setTimeout(r, 500));
   report.rssMiB.after = mib(process.memoryUsage.rss());
+  report.heapMiB.after = mib(process.memoryUsage().heapUsed);
   clearInterval(sampler);
   report.rssMiB.peak = Math.max(report.rssMiB.peak, report.rssMiB.after);
   report.seconds = Math.round((Date.now() - started) / 1000);
@@ -273,7 +277,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 export function summary(r: FuzzReport): string {
   return `mqtt fuzz: packets=${r.packets} connections=${r.connections} answered=${r.answered} closedByServer=${r.closedByServer} `
     + `droppedIncomplete=${r.droppedIncomplete} crashes=${r.crashes} violations=${r.violations} `
-    + `control sent=${r.control.sent} lost=${r.control.lost} rss MiB before=${r.rssMiB.before} peak=${r.rssMiB.peak} after=${r.rssMiB.after} `
+    + `control sent=${r.control.sent} lost=${r.control.lost} rss MiB before=${r.rssMiB.before} peak=${r.rssMiB.peak} after=${r.rssMiB.after} heap MiB before=${r.heapMiB.before} after=${r.heapMiB.after} `
     + `seconds=${r.seconds}\n  verdicts ${JSON.stringify(r.verdicts)} disconnect codes ${JSON.stringify(r.disconnectCodes)}`
     + (r.examples.length > 0 ? `\n  ${r.examples.join('\n  ')}` : '');
 }
