@@ -72,7 +72,7 @@ function propertiesViolation(kind: string, props: Record<string, unknown> | unde
     if (ok === undefined || !ok.has(name)) return violation(End.malformed, `property ${name} is not allowed in ${kind} [MQTT-2.2.2-2]`);
     const value = props[name];
     if (Array.isArray(value)) return violation(End.protocolError, `property ${name} included more than once`);
-    if (value === null || value === -1 || (value === false && name === 'subscriptionIdentifier')) {
+    if (value === null || value === undefined || value === -1 || (value === false && name === 'subscriptionIdentifier')) {
       return violation(End.malformed, `property ${name} does not fit in the packet`);
     }
   }
