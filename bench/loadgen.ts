@@ -5,6 +5,8 @@
 import readline from 'node:readline';
 import type { Job, LoadgenMessage, Measurement } from './protocol.ts';
 import { connections, ingestAtRate, ingestQos0, ingestQos1, pushSink } from './loadgen/scenarios.ts';
+import { ingestHttp } from './loadgen/http.ts';
+import { commandRoundTrip } from './loadgen/commands.ts';
 
 function say(message: LoadgenMessage): void {
   process.stdout.write(JSON.stringify(message) + '\n');
@@ -26,10 +28,12 @@ async function run(job: Job): Promise<Measurement> {
     case 'qos0': say({ event: 'ready' }); return ingestQos0(job, started);
     case 'qos1': say({ event: 'ready' }); return ingestQos1(job, started);
     case 'qos1-rate': say({ event: 'ready' }); return ingestAtRate(job, started);
+    case 'http': say({ event: 'ready' }); return ingestHttp(job, started);
     case 'connections':
       say({ event: 'ready' });
       return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); });
     case 'push-sink': return pushSink(job, () => { say({ event: 'ready', sinkPort: job.sinkPort }); started(); });
+    case 'command-rtt': say({ event: 'ready' }); return commandRoundTrip(job, started);
   }
 }
 

@@ -26,6 +26,8 @@ export interface BenchOptions {
   connectConcurrency: number;
   /** Events put into the bus for the push sink scenario. */
   pushEvents: number;
+  /** Request/response commands sent one after another in the command round trip scenario. */
+  commands: number;
   /** Time limit of one scenario run. */
   timeLimitMs: number;
   /** Core of the system under test and of the load generator. */
@@ -53,6 +55,7 @@ const USAGE = `usage: npm run bench -- [options]
   --rate=R                fixed offered QoS 1 rate in msg/s (default 10000)
   --duration=S            seconds the fixed rate is offered (default 10; --quick: 3)
   --push-events=N         events for the push sink scenario (default 100000)
+  --commands=N            request/response commands, one at a time (default 2000; --quick: 300)
   --time-limit=S          time limit of one scenario run in seconds (default 90; --quick: 30)
   --server-cpu=N --load-cpu=N   cores for taskset (default 0 and 1)
   --cpu-prof[=DIR]        node servers (Mooring, Aedes) write V8 CPU profiles to DIR
@@ -84,7 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(m[1]!, m[2] ?? 'true');
   }
   const known = ['quick', 'repeat', 'only', 'targets', 'connections', 'publishers', 'messages', 'window', 'rate',
-    'duration', 'push-events', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note', 'cpu-prof'];
+    'duration', 'push-events', 'commands', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note', 'cpu-prof'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
 
   const quick = flags.has('quick');
@@ -106,6 +109,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     connections: Math.floor(get('connections', 10_000, 1_000)),
     connectConcurrency: 100,
     pushEvents: Math.floor(get('push-events', 100_000, 10_000)),
+    commands: Math.floor(get('commands', 2000, 300)),
     timeLimitMs: get('time-limit', 90, 30) * 1000,
     serverCpu: Math.floor(flags.has('server-cpu') ? Number(flags.get('server-cpu')) : 0),
     loadCpu: Math.floor(flags.has('load-cpu') ? Number(flags.get('load-cpu')) : 1),

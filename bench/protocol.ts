@@ -4,9 +4,9 @@
 // RSS, writes `release` to the generator's stdin; it then disconnects every connection and
 // connects the same identities again (the reconnect pass).
 
-export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'connections' | 'push-sink';
+export type ScenarioName = 'qos0' | 'qos1' | 'qos1-rate' | 'http' | 'connections' | 'push-sink' | 'command-rtt';
 
-export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'connections', 'push-sink'];
+export const SCENARIOS: readonly ScenarioName[] = ['qos0', 'qos1', 'qos1-rate', 'http', 'connections', 'push-sink', 'command-rtt'];
 
 /** How connection number `i` authenticates: `{i}` in a pattern is replaced by the index. */
 export interface CredentialPattern {
@@ -49,6 +49,21 @@ export interface RateJob extends JobBase {
   countAt: CountAt;
 }
 
+/** HTTP ingest: keep-alive clients, each one POST at a time, until each got N answers. */
+export interface HttpJob extends JobBase {
+  scenario: 'http';
+  /** The HTTP device endpoint's port (`port` is the MQTT one). */
+  httpPort: number;
+  /** `/v1/<channel>` */
+  path: string;
+  clients: number;
+  /** Client i authenticates as identity i % identities (the target's registered devices). */
+  identities: number;
+  messagesPerClient: number;
+  payloadBytes: number;
+  countAt: CountAt;
+}
+
 export interface ConnectionsJob extends JobBase {
   scenario: 'connections';
   connections: number;
@@ -62,11 +77,22 @@ export interface SinkJob extends JobBase {
   sinkPort: number;
 }
 
-export type Job = IngestJob | RateJob | ConnectionsJob | SinkJob;
+/**
+ * Request/response commands (Mooring only): an application POSTs `?timeout=` commands to the
+ * command API one after another; device 0 (MQTT 3.1.1) answers each on `command/reply/<id>`.
+ */
+export interface CommandJob extends JobBase {
+  scenario: 'command-rtt';
+  commands: number;
+  /** The command API: base URL and Basic credentials of a user who may send commands. */
+  api: { url: string; user: string; token: string; application: string };
+}
+
+export type Job = IngestJob | RateJob | HttpJob | ConnectionsJob | SinkJob | CommandJob;
 
 /** Figures a job measured; absent ones do not apply. */
 export interface Measurement {
-  /** Messages per second received at the counting point (ingest), or acknowledged (qos1). */
+  /** Messages per second received at the counting point (ingest), or acknowledged (qos1, http: 202s). */
   throughput?: number;
   /** Messages published / acknowledged / delivered, for the record. */
   sent?: number;

@@ -30,10 +30,14 @@ export function metrics(o: { window: number; rate: number; connections: number; 
     { key: 'qos1-p99', scenario: 'qos1', label: `QoS 1 PUBACK p99, window ${o.window} (ms)`, pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
     { key: 'rate-p50', scenario: 'qos1-rate', label: `QoS 1 at ${o.rate} msg/s: PUBACK p50 (ms)`, pick: (m) => m.latencyP50Ms, digits: 2, lowerIsBetter: true },
     { key: 'rate-p99', scenario: 'qos1-rate', label: `QoS 1 at ${o.rate} msg/s: PUBACK p99 (ms)`, pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
+    { key: 'http', scenario: 'http', label: `HTTP ingest, ${o.publishers * o.window} keep-alive clients (requests/s)`, pick: (m) => m.throughput, digits: 0 },
+    { key: 'http-p99', scenario: 'http', label: 'HTTP ingest: p99 to 202 (ms)', pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
     { key: 'conn-mem', scenario: 'connections', label: `memory per idle connection, K=${o.connections} (KB)`, pick: (m) => m.bytesPerConnection === undefined ? undefined : m.bytesPerConnection / 1024, digits: 1, lowerIsBetter: true },
     { key: 'conn-rate', scenario: 'connections', label: 'first connects/s with hashed passwords', pick: (m) => m.connectsPerSecond, digits: 0 },
     { key: 'reconn-rate', scenario: 'connections', label: 'connects/s with hashed passwords (reconnect)', pick: (m) => m.reconnectsPerSecond, digits: 0 },
     { key: 'push', scenario: 'push-sink', label: 'push sink to a local HTTP app (events/s)', pick: (m) => m.throughput, digits: 0 },
+    { key: 'cmd-p50', scenario: 'command-rtt', label: 'command round trip p50 (API → device → reply → API, ms)', pick: (m) => m.latencyP50Ms, digits: 2, lowerIsBetter: true },
+    { key: 'cmd-p99', scenario: 'command-rtt', label: 'command round trip p99 (API → device → reply → API, ms)', pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },
   ];
 }
 

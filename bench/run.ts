@@ -42,10 +42,19 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
         ...base, scenario, topic: t.topic, publishers: o.publishers, payloadBytes: o.payloadBytes,
         ratePerSecond: o.rate, durationMs: o.rateDurationMs, countAt: t.countAt,
       };
+    case 'http':
+      if (t.httpPort === undefined) throw new Error('the target has no HTTP device endpoint');
+      return {
+        ...base, scenario, httpPort: t.httpPort, path: `/v1/${t.topic}`, clients: o.publishers * o.window, identities: o.publishers,
+        messagesPerClient: Math.max(1, Math.floor(o.qos1Messages / o.window)), payloadBytes: o.payloadBytes, countAt: t.countAt,
+      };
     case 'connections':
       return { ...base, scenario, connections: o.connections, concurrency: o.connectConcurrency };
     case 'push-sink':
       return { ...base, scenario, expected: o.pushEvents, sinkPort };
+    case 'command-rtt':
+      if (!t.api) throw new Error('the target has no command API');
+      return { ...base, scenario, commands: o.commands, api: t.api };
   }
 }
 
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
       sizes: [
         `C=${o.publishers} publishers`, `QoS 0 N=${o.qos0Messages}/publisher`, `QoS 1 N=${o.qos1Messages}/publisher, W=${o.window}`,
         `fixed rate ${o.rate} msg/s for ${o.rateDurationMs / 1000} s`, `K=${o.connections} connections`,
-        `push sink ${o.pushEvents} events`, `${o.repeat} repeat(s)`, `payload ${o.payloadBytes} B`,
+        `push sink ${o.pushEvents} events`, `${o.commands} request/response commands, one at a time`, `${o.repeat} repeat(s)`, `payload ${o.payloadBytes} B`,
       ],
     });
     console.log(`bench: wrote ${path}`);

@@ -14,6 +14,12 @@ export interface Config {
   mqttPort: number;
   mqttsPort: number;
   mqttWsPort: number;
+  /** The HTTP device endpoint (Drogue's http-endpoint, TTN webhooks). */
+  httpPort: number;
+  /** The HTTP device endpoint over TLS, when a server certificate is configured. */
+  httpsPort: number;
+  /** Longest `ct` (command wait) of an HTTP device request, seconds. */
+  httpMaxCommandWait: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   ingressPort: number;
@@ -39,6 +45,8 @@ export interface Config {
   port: number;
   /** Embedded mode: how long a stop lets deliveries continue before spooling the rest to `dataDir`. */
   stopDrainMs: number;
+  /** How long an instance's hold on its devices' connections lasts without a renewal (the connection directory's lease). */
+  connectionTtlMs: number;
   /** The management API (Drogue's registry, tokens, discovery). */
   apiPort: number;
   /** The API's public base URL, advertised by discovery; undefined: taken from each request's Host. */
@@ -150,9 +158,15 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'MQTT over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set)' }),
   variable({ name: 'MOORING_MQTT_WS_PORT', key: 'mqttWsPort', default: '8083', parse: portNumber,
     description: 'MQTT over WebSocket (subprotocol `mqtt`, any path)' }),
+  variable({ name: 'MOORING_HTTP_PORT', key: 'httpPort', default: '8088', parse: portNumber,
+    description: 'the HTTP device endpoint: `POST /v1/<channel>`, TTN webhooks `/ttn`, `/ttn/v2`, `/ttn/v3`' }),
+  variable({ name: 'MOORING_HTTPS_PORT', key: 'httpsPort', default: '8443', parse: portNumber,
+    description: 'the HTTP device endpoint over TLS (when `MOORING_TLS_CERT` and `MOORING_TLS_KEY` are set; client certificates and TLS-PSK)' }),
+  variable({ name: 'MOORING_HTTP_MAX_COMMAND_WAIT', key: 'httpMaxCommandWait', default: '60', parse: positiveInteger,
+    description: 'the longest `ct` (seconds) an HTTP device request waits for a command; a longer `ct` waits this long' }),
   variable({ name: 'MOORING_INGRESS_PORT', key: 'ingressPort', default: '8081', parse: portNumber,
     description: 'broker ingress: POST a CloudEvent (binary or structured) into the bus' }),
-  variable({ name: 'MOORING_DEMO_SINK_PORT', key: 'demoSinkPort', default: '8088', parse: portNumber,
+  variable({ name: 'MOORING_DEMO_SINK_PORT', key: 'demoSinkPort', default: '8089', parse: portNumber,
     description: 'the demo application\'s sink (prints the events it receives)' }),
   variable({ name: 'MOORING_KAFKA_BROKERS', key: 'kafkaBrokers', default: undefined, parse: brokerList,
     description: 'use Kafka as the bus (single-host mode), comma-separated `host:port`' }),
@@ -170,6 +184,8 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'connections beyond this are refused' }),
   variable({ name: 'MOORING_STOP_DRAIN_MS', key: 'stopDrainMs', default: '5000', parse: positiveInteger,
     description: 'embedded mode: on SIGTERM/SIGINT deliveries continue this long; what is left is spooled to `MOORING_DATA_DIR/spool/` and delivered first on the next start' }),
+  variable({ name: 'MOORING_CONNECTION_TTL_MS', key: 'connectionTtlMs', default: '10000', parse: positiveInteger,
+    description: 'the lease of an instance on its devices\' connections, renewed every third of it; with Kafka and DynamoDB, another instance says goodbye (Wills, `connected:false`) for an instance silent this long' }),
   variable({ name: 'MOORING_TLS_CERT', key: 'tlsCert', default: undefined, parse: text,
     description: 'server certificate (PEM text or file path); with `MOORING_TLS_KEY`, enables the TLS listener' }),
   variable({ name: 'MOORING_TLS_KEY', key: 'tlsKey', default: undefined, parse: text,

@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     logger,
     onDemoEvent: (event) => console.log(`[demo-app sink] ${describeEvent(event)}`),
   });
-  const { mqtt, ingress, demoSink, demoUser } = mooring;
+  const { mqtt, ingress, demoSink, demoUser, httpAddresses } = mooring;
+  const httpUrl = httpAddresses.http ? `http://localhost:${httpAddresses.http.port}` : undefined;
   const apiUrl = `http://localhost:${mooring.api.port}`;
   const lines = [
     '',
@@ -26,14 +27,17 @@ async function main(): Promise<void> {
     ...(mqtt.mqtt ? [`  MQTT            tcp://localhost:${mqtt.mqtt.port}`] : []),
     ...(mqtt.mqtts ? [`  MQTT over TLS   ssl://localhost:${mqtt.mqtts.port}`] : []),
     ...(mqtt.ws ? [`  MQTT over WS    ws://localhost:${mqtt.ws.port}/mqtt`] : []),
+    ...(httpUrl ? [`  HTTP devices    ${httpUrl}/v1/<channel>  (and TTN webhooks at /ttn, /ttn/v3)`] : []),
+    ...(httpAddresses.https ? [`  HTTPS devices   https://localhost:${httpAddresses.https.port}/v1/<channel>`] : []),
     `  broker ingress  ${ingress.url}  (POST a CloudEvent)`,
     ...(demoSink ? [`  demo app sink   ${demoSink.url}  (prints what it receives)`] : []),
     '',
   ];
-  if (demoSink && mqtt.mqtt) {
+  if (demoSink && (mqtt.mqtt || httpUrl)) {
     lines.push(
       'Try it:',
-      `  mosquitto_pub -h localhost -p ${mqtt.mqtt.port} -u '${DEMO_DEVICE}@${DEMO_APPLICATION}' -P ${DEMO_PASSWORD} -t temperature -m '{"temp":21.5}'`,
+      ...(mqtt.mqtt ? [`  mosquitto_pub -h localhost -p ${mqtt.mqtt.port} -u '${DEMO_DEVICE}@${DEMO_APPLICATION}' -P ${DEMO_PASSWORD} -t temperature -m '{"temp":21.5}'`] : []),
+      ...(httpUrl ? [`  curl -u '${DEMO_DEVICE}@${DEMO_APPLICATION}:${DEMO_PASSWORD}' -H 'Content-Type: application/json' -d '{"temp":22.5}' ${httpUrl}/v1/temperature`] : []),
       '',
     );
   }

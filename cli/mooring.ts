@@ -1,6 +1,7 @@
 // The composition root: wires the adapters to the ports and starts one Mooring process.
 // Embedded mode: in-memory broker executing knative/ Triggers, file registry, functions in-process.
-// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus.
+// Single-host mode (config.kafkaBrokers): the same with Kafka as the bus; with DynamoDB too, the
+// registry, the connection directory and the offline queue are shared by every instance.
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { createDeadLetterRecorder, type DeadLetterRecorder } from '../connectors
 import { createResolver, startEmbeddedBroker } from '../connectors/knative/resolver.ts';
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
+import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint } from '../connectors/http/index.ts';
 import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
@@ -31,6 +33,7 @@ import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint
 import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
 import { createCommandService, type CommandService } from '../functions/command-dispatch/index.ts';
 import type { ConnectionDirectory } from '../functions/ports/directory.ts';
+import type { CommandQueue } from '../functions/ports/command-queue.ts';
 
 export interface Mooring {
   config: Readonly<Config>;
@@ -44,6 +47,9 @@ export interface Mooring {
   bus: EventBus;
   gateway: MqttGateway;
   mqtt: GatewayAddresses;
+  /** The HTTP device endpoint (Drogue's http-endpoint and TTN webhooks). */
+  http: HttpEndpoint;
+  httpAddresses: HttpAddresses;
   ingress: Ingress;
   /** The demo application's sink, when the demo registry is in use. */
   demoSink: DemoSink | undefined;
@@ -52,8 +58,10 @@ export interface Mooring {
   pushApplications(): string[];
   /** "Send command": the entry point of the command API and the MQTT integration. */
   commands: CommandService;
-  /** Who holds which device's connection (in-memory: this process is the only instance). */
+  /** Who holds which device's connection (DynamoDB with Kafka and DynamoDB configured, else in-memory). */
   directory: ConnectionDirectory;
+  /** This process's instance id in the directory (`mooringholder` of the commands routed to it). */
+  instanceId: string;
   close(): Promise<void>;
 }
 
@@ -105,6 +113,27 @@ async function pem(value: string): Promise<string> {
   return value.trimStart().startsWith('-----BEGIN') ? value : readFile(value, 'utf8');
 }
 
+/**
+ * Who holds which device, and the offline queue: in DynamoDB when the instances share both Kafka
+ * and DynamoDB (single-host and cluster mode: a command travels the bus to the holding instance),
+ * else in this process (embedded, or DynamoDB for the registry only: each instance its own bus).
+ */
+async function openDirectory(
+  config: Readonly<Config>, instanceId: string, logger: Logger, closers: Array<() => Promise<void>>,
+): Promise<{ directory: ConnectionDirectory; queue: CommandQueue }> {
+  const ttlMs = config.connectionTtlMs;
+  if (config.dynamodbEndpoint === undefined || !config.kafkaBrokers) {
+    return { directory: new InMemoryConnectionDirectory({ ttlMs }), queue: new InMemoryCommandQueue() };
+  }
+  const { DynamoConnectionDirectory, DynamoCommandQueue, dynamoOptionsFromConfig } = await import('../connectors/dynamodb/index.ts');
+  const options = dynamoOptionsFromConfig(config, { logger: logger.child({ component: 'directory' }), instanceId });
+  const directory = await DynamoConnectionDirectory.open({ ...options, ttlMs });
+  closers.push(() => directory.close());
+  const queue = await DynamoCommandQueue.open(options);
+  closers.push(async () => queue.close());
+  return { directory, queue };
+}
+
 interface PushTrigger {
   trigger: TriggerSpec;
   sink: PushSink;
@@ -150,9 +179,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     };
     const deadLetters = createDeadLetterRecorder({ logger: logger.child({ component: 'dead-letter' }) });
     // ---- commands (issue 10)
-    const directory = new InMemoryConnectionDirectory();
-    const commandQueue = new InMemoryCommandQueue();
-    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint() });
+    const instanceId = randomUUID();
+    const { directory, queue: commandQueue } = await openDirectory(config, instanceId, logger, closers);
+    const commands = createCommandService({ bus, ctx, directory, queue: commandQueue, external: httpExternalEndpoint(), instanceId });
     // ----
     const resolve = createResolver({
       functions: [normalize, contentType, commands.dispatch],
@@ -207,25 +236,39 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     closers.push(() => ingress.close());
 
+    const tls = config.tlsCert && config.tlsKey ? { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } : undefined;
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId: randomUUID(), replies: commands.receiveReply,
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply,
       listeners: {
         host: config.host,
         port: config.mqttPort,
         wsPort: config.mqttWsPort,
         tlsPort: config.tlsCert ? config.mqttsPort : false,
-        ...(config.tlsCert && config.tlsKey ? { tls: { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } } : {}),
+        ...(tls ? { tls } : {}),
       },
+    });
+    // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
+    const http = createHttpEndpoint({
+      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
+      maxCommandWaitSeconds: config.httpMaxCommandWait,
+      host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
     const cmdTriggers = await commandTriggers(gateway.instanceId, { brokers });
     await startEmbeddedBroker(bus, [cmdTriggers.dispatch], resolve);
-    await bus.addTrigger(cmdTriggers.delivery, gatewaySubscriber(gateway));
+    // A request waiting with `ct` takes a routed command first; otherwise the MQTT connection does.
+    const mqttCommands = gatewaySubscriber(gateway, commands.receiveRoutedReply);
+    await bus.addTrigger(cmdTriggers.delivery, {
+      ...mqttCommands,
+      call: async (event: CloudEvent) => http.offerCommand(event) ? undefined : mqttCommands.call(event),
+    });
     // ----
     const mqtt = await gateway.listen();
     closers.push(() => gateway.close());
+    const httpAddresses = await http.listen();
+    closers.push(() => http.close());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());
@@ -240,6 +283,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
         ...(mqtt.mqtts ? { mqtts: { host: publicHost, port: mqtt.mqtts.port } } : {}),
         ...(mqtt.ws ? { mqtt_ws: { url: `ws://${publicHost}:${mqtt.ws.port}/mqtt` } } : {}),
+        ...(httpAddresses.http ? { http: { url: `http://${publicHost}:${httpAddresses.http.port}` } } : {}),
       },
       users: demoUser ? [DEMO_USER] : [],
       commands: (request) => commands.sendCommand(request),
@@ -248,9 +292,9 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
 
     return {
       config, registry, registryDescription: opened.description, api, demoUser,
-      bus, gateway, mqtt, ingress, demoSink, deadLetters,
+      bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
-      commands, directory,
+      commands, directory, instanceId,
       close,
     };
   } catch (err) {

@@ -4,6 +4,7 @@
 
 import type { CloudEvent, ExtensionValue } from './cloudevent.ts';
 import { CommandExt, EventTypes, PublishExt } from './types.ts';
+import { STAGE_EXTENSION, Stage } from './stage.ts';
 
 const HEX = '0123456789ABCDEF';
 const ALNUM = /^[A-Za-z0-9]*$/;
@@ -223,6 +224,8 @@ export interface CommandInit extends Base {
   expires?: string | undefined;
   /** Request/response: the id the device's reply names. */
   request?: string | undefined;
+  /** Request/response: the instance waiting for the reply. */
+  replyTo?: string | undefined;
 }
 
 /**
@@ -240,6 +243,7 @@ export function commandEvent(init: CommandInit): CloudEvent {
   if (init.holder !== undefined) extensions[CommandExt.holder] = init.holder;
   if (init.expires !== undefined) extensions[CommandExt.expires] = init.expires;
   if (init.request !== undefined) extensions[CommandExt.request] = init.request;
+  if (init.replyTo !== undefined) extensions[CommandExt.replyTo] = init.replyTo;
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,
@@ -327,4 +331,42 @@ export function registryNotificationEvent(init: RegistryNotificationInit): Cloud
       senderuid: init.deviceUid,
     },
   };
+}
+
+export interface CommandReplyInit extends Base {
+  application: string;
+  /** The connection that answered (the device, or its gateway). */
+  sender: string;
+  /** The request id the reply names. */
+  request: string;
+  /** The instance waiting for the reply. */
+  replyTo: string;
+  payload: Uint8Array;
+  contentType?: string | undefined;
+}
+
+/**
+ * io.mooring.command.reply.v1: a reply taken by an instance other than the one waiting for it,
+ * routed there like a command (`mooringstage: routed`, `mooringholder` = the waiting instance).
+ */
+export function commandReplyEvent(init: CommandReplyInit): CloudEvent {
+  const event: Mutable<CloudEvent> = {
+    specversion: '1.0',
+    id: init.id,
+    source: drogueSource(init.application, init.sender),
+    type: EventTypes.commandReply,
+    subject: init.request,
+    time: init.time,
+    extensions: {
+      [CommandExt.application]: init.application,
+      [CommandExt.device]: init.sender,
+      [CommandExt.request]: init.request,
+      [CommandExt.holder]: init.replyTo,
+      [CommandExt.partitionkey]: droguePartitionKey(init.application, init.sender),
+      [STAGE_EXTENSION]: Stage.routed,
+    },
+    data: init.payload,
+  };
+  if (init.contentType !== undefined) event.datacontenttype = init.contentType;
+  return event;
 }

@@ -20,6 +20,10 @@ export const errorCodes = {
     status: 406, mqtt: 0x80, retriable: false,
     summary: 'The payload is refused, e.g. a JSON content type whose body does not parse.',
   },
+  MOORING_PAYLOAD_TOO_LARGE: {
+    status: 413, mqtt: 0x95, retriable: false,
+    summary: 'A request body is larger than the endpoint takes (the HTTP device endpoint: 64 KiB); it is not read further.',
+  },
   MOORING_INVALID_CONFIG: {
     status: 400, mqtt: 0x83, retriable: false,
     summary: 'A configuration value (environment, dialect, trigger manifest) does not parse.',
@@ -62,11 +66,11 @@ export const errorCodes = {
   },
   MOORING_FORBIDDEN: {
     status: 403, mqtt: 0x87, retriable: false, drogue: 'Forbidden',
-    summary: 'The presented user credentials are invalid, or more than one form was presented.',
+    summary: 'The presented user or device credentials are invalid, or more than one form was presented.',
   },
   MOORING_NOT_AUTHORIZED: {
     status: 403, mqtt: 0x87, retriable: false, drogue: 'NotAuthorized',
-    summary: 'The user (or anonymous caller) may not perform this operation.',
+    summary: 'The user (or anonymous caller) may not perform this operation, or a device may not act for another (gateway `as`).',
   },
 } as const satisfies Record<string, { status: number; mqtt: number; retriable: boolean; summary: string; drogue?: string }>;
 

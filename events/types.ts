@@ -10,6 +10,8 @@ export const EventTypes = {
   connection: 'io.drogue.connection.v1',
   /** A command for one device, from an application. */
   command: 'io.mooring.command.v1',
+  /** A device's reply to a request/response command, on its way to the instance waiting for it. */
+  commandReply: 'io.mooring.command.reply.v1',
   /** Registry change notification in an application's stream. */
   registry: 'io.drogue.registry.v1',
   /** A change of an application in the registry (Drogue's registry topic), one per changed path. */
@@ -49,6 +51,8 @@ export const PublishExt = {
   senderuid: 'senderuid',
   /** Which protocol endpoint produced it: mqtt, http. */
   endpoint: 'endpoint',
+  /** RFC 3339: the time the device's network reported (a TTN uplink's); normalize makes it the event's `time`. */
+  eventtime: 'eventtime',
 } as const;
 
 /** Request/reply events of the authz function when it runs as a Knative Service (JSON data). */
@@ -79,4 +83,6 @@ export const CommandExt = {
   expires: 'mooringexpires',
   /** Request/response: the id the device's reply names (`command/reply/<id>`). */
   request: 'mooringrequest',
+  /** Request/response: the instance waiting for the reply (a reply taken elsewhere is routed to it). */
+  replyTo: 'mooringreplyto',
 } as const;

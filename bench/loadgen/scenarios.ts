@@ -28,7 +28,7 @@ interface Counter {
   close(): Promise<void>;
 }
 
-async function startCounter(job: { port: number }, countAt: CountAt): Promise<Counter> {
+export async function startCounter(job: { port: number }, countAt: CountAt): Promise<Counter> {
   if (countAt.kind === 'sink') {
     const sink = await startSink(countAt.port);
     return { count: () => sink.count, lastAt: () => sink.lastAt, close: () => sink.close() };
@@ -56,7 +56,7 @@ async function connectPublishers(job: IngestJob | RateJob): Promise<MqttConnecti
 }
 
 /** Waits until `expected` arrived, nothing arrived for QUIET_MS, or the deadline. */
-async function waitDelivered(counter: Counter, expected: number, deadline: number): Promise<void> {
+export async function waitDelivered(counter: Counter, expected: number, deadline: number): Promise<void> {
   let seen = counter.count();
   let seenAt = now();
   while (counter.count() < expected && now() < deadline) {

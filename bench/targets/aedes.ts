@@ -23,7 +23,7 @@ export const aedesTarget: Target = {
     return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   },
   supports(scenario) {
-    return scenario !== 'push-sink';
+    return scenario !== 'push-sink' && scenario !== 'http' && scenario !== 'command-rtt';
   },
   async start(o: StartOptions): Promise<RunningTarget> {
     const port = await freePort();

@@ -5,7 +5,7 @@
 // Mooring part is loaded with a dynamic import, so the bench runs (and reports "not available
 // yet") before those parts exist.
 //
-// Environment: MOORING_BENCH_PORT, MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
+// Environment: MOORING_BENCH_PORT (MQTT), MOORING_BENCH_HTTP_PORT (HTTP devices), MOORING_BENCH_SINK (URL), MOORING_BENCH_USERS,
 // MOORING_BENCH_DIR (scratch directory), MOORING_KAFKA_BROKERS (set: the bus is Kafka).
 // Stdout: JSON lines {"event":"listening",port} / {"event":"injected"}; stdin: `inject N` puts N
 // device events straight into the bus (push sink scenario). With MOORING_BENCH_CHECK=1 it only
@@ -35,7 +35,7 @@ export const PARTS = {
 
 type ConfigFromEnv = (env: Record<string, string | undefined>, overrides?: Record<string, unknown>) => unknown;
 export type StartMooring = (config: unknown, options: { logger: Logger }) =>
-  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; close(): Promise<void> }>;
+  Promise<{ bus: EventBus; mqtt: { mqtt?: { port: number } }; api: { port: number }; close(): Promise<void> }>;
 
 /** Loads one part; throws an Error naming what is missing. */
 async function load<T>(part: { module: string; export: string }): Promise<T> {
@@ -53,6 +53,9 @@ async function load<T>(part: { module: string; export: string }): Promise<T> {
 
 const say = (o: object): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
 
+/** The user owning the bench application: the command round trip sends commands as it. */
+const BENCH_USER = 'demo';
+
 /**
  * The bench's registry: application `bench` pushing to the sink, devices dev0…dev{n-1} with
  * password pw-{i}, stored as `hashes[i]` (sha512-crypt) when given, as Mooring's registry stores
@@ -61,7 +64,7 @@ const say = (o: object): void => { process.stdout.write(JSON.stringify(o) + '\n'
 export function benchRegistryYaml(users: number, sinkUrl: string, hashes?: readonly string[]): string {
   // JSON is YAML: one document per resource.
   const docs: string[] = [JSON.stringify({
-    kind: 'Application', metadata: { name: 'bench' },
+    kind: 'Application', metadata: { name: 'bench' }, access: { owner: BENCH_USER },
     spec: { knative: { endpoint: { url: sinkUrl } } },
   })];
   for (let i = 0; i < users; i++) {
@@ -108,10 +111,16 @@ async function main(): Promise<void> {
   writeFileSync(registryPath, benchRegistryYaml(users, sinkUrl, hashes));
   const config = configFromEnv(process.env, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: port, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    httpPort: Number(process.env.MOORING_BENCH_HTTP_PORT ?? '0'),
     logLevel: 'silent', stopDrainMs: 200,
   });
+  // The command API's user, with an access token in the store the API opens (`<dir>/tokens.json`).
+  const { openTokenStore, demoAccessToken, DEMO_USER } = await import('../../api/index.ts');
+  if (DEMO_USER.id !== BENCH_USER) throw new Error(`the demo user is ${DEMO_USER.id}, not ${BENCH_USER}`);
+  const user = await demoAccessToken(await openTokenStore(dir), dir);
   const mooring = await startMooring(config, { logger: silentLogger });
-  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port });
+  const api = { url: `http://127.0.0.1:${mooring.api.port}`, user: user.username, token: user.token, application: 'bench' };
+  say({ event: 'listening', port: mooring.mqtt.mqtt?.port ?? port, api });
 
   const payload = Buffer.from('{"temp":21.5,"pad":"' + 'x'.repeat(78) + '"}');
   const rl = readline.createInterface({ input: process.stdin });

@@ -70,7 +70,9 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
         env.MOORING_KAFKA_BROKERS = kafkaAddress;
       }
       const port = await freePort();
+      const httpPort = await freePort();
       env.MOORING_BENCH_PORT = String(port);
+      env.MOORING_BENCH_HTTP_PORT = String(httpPort);
       const proc: Pinned = spawnPinned(o.cpu, process.execPath, nodeArgs(SERVER, o.cpuProfDir), { env });
       const up = await nextMessage(proc, ['listening', 'error'], 120_000).catch(async (e: Error) => {
         await proc.stop();
@@ -81,9 +83,10 @@ function mooringTarget(kind: 'embedded' | 'kafka'): Target {
         throw new Error(`mooring did not start: ${String(up.message)}`);
       }
       return {
-        port, pid: proc.pid, topic: 'telemetry',
+        port, httpPort, pid: proc.pid, topic: 'telemetry',
         credentials: { clientId: 'dev{i}', username: 'dev{i}@bench', password: 'pw-{i}' },
         countAt: { kind: 'sink', port: o.sinkPort },
+        ...(up.api ? { api: up.api as RunningTarget['api'] & object } : {}),
         async inject(n) {
           const done = nextMessage(proc, ['injected', 'error'], 600_000);
           proc.child.stdin!.write(`inject ${n}\n`);

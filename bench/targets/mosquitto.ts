@@ -24,7 +24,7 @@ export const mosquittoTarget: Target = {
     return /version\s+(\S+)/.exec(out)?.[1] ?? 'unknown';
   },
   supports(scenario) {
-    return scenario !== 'push-sink';
+    return scenario !== 'push-sink' && scenario !== 'http' && scenario !== 'command-rtt';
   },
   async start(o: StartOptions): Promise<RunningTarget> {
     const port = await freePort();

@@ -29,12 +29,16 @@ export interface RunningTarget {
   pid: number;
   /** Identity of connection i (`{i}` replaced by the index). */
   credentials: CredentialPattern;
+  /** The HTTP device endpoint's port, for targets that have one (the http scenario). */
+  httpPort?: number;
   /** The topic publishers use. */
   topic: string;
   /** Where ingest is counted: a subscriber on `#` (brokers) or the application sink (Mooring). */
   countAt: CountAt;
   /** Push sink scenario: puts `n` device events into the bus for delivery to the sink. */
   inject?(n: number): Promise<void>;
+  /** Command round trip scenario: the command API and a user who may send commands to `application`. */
+  api?: { url: string; user: string; token: string; application: string };
   stop(): Promise<void>;
 }
 

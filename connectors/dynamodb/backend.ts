@@ -7,8 +7,8 @@
 // authentication path (findDeviceByAlias) is two GetItems, never a scan.
 
 import {
-  DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
-  type ConditionCheck, type DynamoDBClientConfig, type Put, type TransactWriteItem,
+  GetItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
+  type ConditionCheck, type DynamoDBClient, type Put, type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { MooringError } from '../../events/errors.ts';
@@ -16,6 +16,7 @@ import type { RegistryChange } from '../../functions/ports/registry.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import type { BackendWrite, RegistryBackend, StoredApplication, StoredDevice } from '../registry/backend.ts';
 import { ChangeFeed, type Change } from './changes.ts';
+import { createDynamoClient, type DynamoClientOptions } from './client.ts';
 import { fromAwsError } from './errors.ts';
 import {
   applicationFromItem, applicationItem, deviceFromItem, deviceItem, ensureTables, n, s, scopeKey, str, tableNames,
@@ -25,25 +26,17 @@ import {
 /** DynamoDB's limit of items in one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
 
-export interface DynamoRegistryOptions {
-  /** E.g. DynamoDB Local's `http://127.0.0.1:8000`; undefined: the region's AWS endpoint. */
-  endpoint?: string;
-  region?: string;
+export interface DynamoRegistryOptions extends DynamoClientOptions {
   tablePrefix?: string;
-  /** Default: dummy credentials for a loopback endpoint (DynamoDB Local), else the SDK's chain. */
-  credentials?: DynamoDBClientConfig['credentials'];
   /** Names this process in the changes table; default random. */
   instanceId?: string;
   pollIntervalMs?: number;
   lookbackMs?: number;
-  /** A request without an answer this long fails (and is retried, 3 attempts in all). Default 5000. */
-  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
 type Listener = (changes: readonly RegistryChange[]) => void;
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const CONFLICT_RETRIES = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -69,14 +62,7 @@ export class DynamoRegistryBackend implements RegistryBackend {
   #closed = false;
 
   constructor(opts: DynamoRegistryOptions = {}) {
-    const loopback = opts.endpoint !== undefined && LOOPBACK.has(new URL(opts.endpoint).hostname);
-    this.client = new DynamoDBClient({
-      region: opts.region ?? 'us-east-1',
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      credentials: opts.credentials ?? (loopback ? { accessKeyId: 'mooring', secretAccessKey: 'mooring' } : undefined),
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: 2000, requestTimeout: opts.requestTimeoutMs ?? 5000, throwOnRequestTimeout: true },
-    });
+    this.client = createDynamoClient(opts);
     this.tables = tableNames(opts.tablePrefix ?? 'mooring-');
     this.instanceId = opts.instanceId ?? randomBytes(6).toString('hex');
     this.#logger = opts.logger ?? silentLogger;

@@ -10,6 +10,19 @@ interface AwsError {
   message?: string;
 }
 
+/**
+ * Runs one DynamoDB request: a failure becomes a MooringError (fromAwsError), except the ones
+ * `keep` names (failed conditions, which the caller judges), rethrown as they are.
+ */
+export async function request<T>(doing: string, run: () => Promise<T>, keep: (err: unknown) => boolean = () => false): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (keep(err)) throw err;
+    throw fromAwsError(err, doing);
+  }
+}
+
 export function fromAwsError(err: unknown, doing: string): MooringError {
   if (isMooringError(err)) return err;
   const e = (err ?? {}) as AwsError;

@@ -1,11 +1,13 @@
-// The registry on DynamoDB (a RegistryBackend for connectors/registry's store), and its options
-// from the configuration.
+// The registry on DynamoDB (a RegistryBackend for connectors/registry's store), the connection
+// directory and the offline command queue on DynamoDB, and their options from the configuration.
 
 import type { Logger } from '../../functions/ports/runtime.ts';
 import { DynamoRegistryBackend, type DynamoRegistryOptions } from './backend.ts';
 
 export { DynamoRegistryBackend, MAX_TRANSACTION_ITEMS, type DynamoRegistryOptions } from './backend.ts';
 export { ensureTables, tableNames, type TableNames } from './tables.ts';
+export { DynamoConnectionDirectory, directoryTableNames, type DynamoDirectoryOptions } from './directory.ts';
+export { DynamoCommandQueue, type DynamoQueueOptions } from './queue.ts';
 
 /** The DynamoDB fields of cli/config.ts's Config (MOORING_DYNAMODB_*), typed here so connectors do not import cli/. */
 export interface DynamoConfig {

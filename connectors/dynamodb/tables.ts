@@ -12,7 +12,7 @@
 // remove old items.
 
 import {
-  CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type AttributeValue,
+  CreateTableCommand, DeleteItemCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type AttributeValue,
   type CreateTableCommandInput, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { StoredApplication, StoredDevice } from '../registry/backend.ts';
@@ -91,19 +91,56 @@ export function deviceFromItem(item: Item): StoredDevice {
   return { resource: JSON.parse(str(item, 'doc')) as StoredDevice['resource'], revision: num(item, 'revision') };
 }
 
-function definitions(names: TableNames): CreateTableCommandInput[] {
-  const hashOnly = (table: string, pk: string): CreateTableCommandInput => ({
+/** Every item of a paged Query or Scan: `page(start)` reads one page from `start`. */
+export async function allItems(page: (start: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
+  const out: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const p = await page(start);
+    out.push(...(p.Items ?? []));
+    start = p.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/**
+ * Deletes the item at `key` and returns it, or undefined when it is gone: of several callers
+ * taking one item at once exactly one gets it (a conditional delete, since an unconditional one
+ * may hand the old item to more than one of them on DynamoDB Local).
+ */
+export async function takeItem(client: DynamoDBClient, table: string, key: Item): Promise<Item | undefined> {
+  const pk = Object.keys(key)[0]!;
+  try {
+    return (await client.send(new DeleteItemCommand({
+      TableName: table, Key: key, ReturnValues: 'ALL_OLD', ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': pk },
+    }))).Attributes;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
+    throw err;
+  }
+}
+
+/** A table keyed by `pk` alone, billed per request. */
+export function hashOnly(table: string, pk: string): CreateTableCommandInput {
+  return {
     TableName: table,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: pk, AttributeType: 'S' }],
     KeySchema: [{ AttributeName: pk, KeyType: 'HASH' }],
-  });
-  const hashRange = (table: string, pk: string, sk: string): CreateTableCommandInput => ({
+  };
+}
+
+/** A table keyed by `pk` and `sk`, billed per request. */
+export function hashRange(table: string, pk: string, sk: string): CreateTableCommandInput {
+  return {
     TableName: table,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: pk, AttributeType: 'S' }, { AttributeName: sk, AttributeType: 'S' }],
     KeySchema: [{ AttributeName: pk, KeyType: 'HASH' }, { AttributeName: sk, KeyType: 'RANGE' }],
-  });
+  };
+}
+
+function definitions(names: TableNames): CreateTableCommandInput[] {
   return [
     hashOnly(names.applications, 'name'),
     hashRange(names.devices, 'application', 'name'),
@@ -115,11 +152,20 @@ function definitions(names: TableNames): CreateTableCommandInput[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Creates the tables that are missing (idempotent, safe for instances starting together), waits
- * until all are ACTIVE, and enables TTL on the changes table (where the service supports it).
+ * Creates the registry's tables that are missing (idempotent, safe for instances starting
+ * together), waits until all are ACTIVE, and enables TTL on the changes table.
  */
-export async function ensureTables(client: DynamoDBClient, names: TableNames, timeoutMs = 60_000): Promise<void> {
-  const defs = definitions(names);
+export function ensureTables(client: DynamoDBClient, names: TableNames, timeoutMs = 60_000): Promise<void> {
+  return createTables(client, definitions(names), [{ table: names.changes, attribute: 'expires' }], timeoutMs);
+}
+
+/**
+ * Creates the tables of `defs` that are missing, waits until all are ACTIVE, and enables
+ * DynamoDB's TTL on the attribute named for each table of `ttl` (where the service supports it).
+ */
+export async function createTables(
+  client: DynamoDBClient, defs: readonly CreateTableCommandInput[], ttl: ReadonlyArray<{ table: string; attribute: string }>, timeoutMs = 60_000,
+): Promise<void> {
   await Promise.all(defs.map(async (def) => {
     try {
       await client.send(new CreateTableCommand(def));
@@ -141,14 +187,13 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames, ti
       await sleep(200);
     }
   }
-  try {
-    await client.send(new UpdateTimeToLiveCommand({
-      TableName: names.changes,
-      TimeToLiveSpecification: { AttributeName: 'expires', Enabled: true },
-    }));
-  } catch (err) {
-    // Already enabled (ValidationException "TimeToLive is already enabled"), or unsupported: the
-    // poller reads only a recent window, so old items cost storage, not correctness.
-    if ((err as { name?: string }).name !== 'ValidationException') throw fromAwsError(err, 'enabling TTL on the changes table');
+  for (const { table, attribute } of ttl) {
+    try {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
+    } catch (err) {
+      // Already enabled (ValidationException "TimeToLive is already enabled"), or unsupported: the
+      // readers compare times themselves, so old items cost storage, not correctness.
+      if ((err as { name?: string }).name !== 'ValidationException') throw fromAwsError(err, `enabling TTL on ${table}`);
+    }
   }
 }

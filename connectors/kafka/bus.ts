@@ -9,7 +9,9 @@
 // resolves after it. Passes test/contracts/event-bus.ts.
 //
 // A new consumer group starts at the earliest offset (Knative's default is latest): a Trigger
-// created at startup then still sees what was published, and acknowledged, before it joined.
+// created at startup then still sees what was published, and acknowledged, before it joined. The
+// exception is a per-instance Trigger (SubscriberRef.perInstance: a gateway's routed commands):
+// its group is its own, named after the instance, and starts at the end.
 
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
@@ -252,11 +254,12 @@ export class KafkaEventBus implements EventBus {
       sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
     });
     await this.ensureTopic(topic);
-    if (o.shareInProcess && engine.inProcess) {
+    const perInstance = engine.subscriber.perInstance === true;
+    if (o.shareInProcess && engine.inProcess && !perInstance) {
       await this.joinShared(topic, engine, trigger.namespace);
       return;
     }
-    const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name));
+    const consumer = this.consumerFor(engine, topic, o.groupId ? o.groupId(trigger) : triggerGroupId(trigger.namespace, trigger.name), perInstance ? 'latest' : o.startFrom);
     this.triggers.set(key, consumer);
     try {
       await consumer.start(this.kafka);
@@ -268,14 +271,14 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  private consumerFor<T extends ConsumerTarget>(target: T, topic: string, groupId: string): TriggerConsumer<T> {
+  private consumerFor<T extends ConsumerTarget>(target: T, topic: string, groupId: string, startFrom = this.options.startFrom): TriggerConsumer<T> {
     const o = this.options;
     return new TriggerConsumer(target, {
       topic,
       groupId,
       concurrency: o.partitions,
       keyConcurrency: o.keyConcurrency,
-      startFrom: o.startFrom,
+      startFrom,
       sessionTimeoutMs: o.sessionTimeoutMs,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       rebalanceTimeoutMs: o.rebalanceTimeoutMs,

@@ -84,7 +84,7 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     this.logger = options.logger.child({ trigger: engine.id, group: options.groupId });
   }
 
-  /** Joins the group and starts consuming; resolves once the group join completed. */
+  /** Joins the group and starts consuming; resolves once the group join completed (and, from the end, the first fetch). */
   async start(kafka: Kafka): Promise<void> {
     const o = this.options;
     const consumer = kafka.consumer({
@@ -101,6 +101,11 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     let onJoin: () => void = () => undefined;
     const joined = new Promise<void>((resolve) => { onJoin = resolve; });
     const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
+    // From the end: the position is only fixed by the first fetch after the join; until then a
+    // record published would be skipped, so start() waits for that fetch too.
+    let onFetch: () => void = () => undefined;
+    const fetched = o.startFrom === 'latest' ? new Promise<void>((resolve) => { onFetch = resolve; }) : Promise.resolve();
+    const removeFetch = consumer.on(consumer.events.FETCH, () => onFetch());
     consumer.on(consumer.events.CRASH, (e) => {
       this.logger.warn({ err: e.payload.error?.message, restart: e.payload.restart }, 'Kafka consumer crashed');
     });
@@ -115,7 +120,7 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
         eachBatch: (payload) => this.eachBatch(payload),
       });
       await Promise.race([
-        joined,
+        joined.then(() => fetched),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new MooringError('MOORING_UNAVAILABLE',
             `trigger ${this.engine.id}: consumer group ${o.groupId} did not join within ${o.joinTimeoutMs} ms`)), o.joinTimeoutMs);
@@ -127,6 +132,7 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
     } finally {
       clearTimeout(timer);
       removeJoin();
+      removeFetch();
     }
   }
 

@@ -1,6 +1,7 @@
 // Publish-as decisions of one session (may this gateway act for device X?), positive and negative,
 // as Drogue cached them: bounded (LRU), with a lifetime, and dropped when the registry changes.
 // The registry-change signal is one gateway-wide epoch counter, so a session needs no listener.
+// The HTTP endpoint keeps one endpoint-wide cache of the same decisions (key: app, sender, device).
 
 export interface Decision {
   readonly ok: boolean;
@@ -10,12 +11,12 @@ export interface Decision {
   readonly epoch: number;
 }
 
-export class AuthzCache {
-  private readonly map = new Map<string, Decision>();
+export class AuthzCache<D extends Decision = Decision> {
+  private readonly map = new Map<string, D>();
   constructor(private readonly capacity: number) {}
 
   /** The cached decision, or undefined when absent, expired or from before a registry change. */
-  get(device: string, now: number, epoch: number): Decision | undefined {
+  get(device: string, now: number, epoch: number): D | undefined {
     const d = this.map.get(device);
     if (d === undefined) return undefined;
     if (d.expires <= now || d.epoch !== epoch) {
@@ -28,7 +29,7 @@ export class AuthzCache {
     return d;
   }
 
-  set(device: string, decision: Decision): void {
+  set(device: string, decision: D): void {
     this.map.delete(device);
     if (this.map.size >= this.capacity) {
       const oldest = this.map.keys().next();

@@ -5,6 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { CloudEvent } from '../../events/cloudevent.ts';
+import { EventTypes } from '../../events/types.ts';
 import type { DeliverySpec, SubscriberRef, TriggerSpec } from '../../functions/ports/bus.ts';
 import { KNATIVE_DIR, renderTemplate, toTriggerSpec, withBrokerDelivery } from '../knative/triggers.ts';
 import type { MqttGateway } from './gateway.ts';
@@ -34,7 +36,19 @@ export async function commandTriggers(
   return { dispatch, delivery };
 }
 
-/** The gateway's routed-command delivery as an in-process subscriber (no bus hop needed). */
-export function gatewaySubscriber(gateway: MqttGateway): SubscriberRef {
-  return { call: gateway.commandSubscriber, inProcess: true, name: `mqtt-commands-${gateway.instanceId}` };
+/**
+ * The instance's in-process subscriber of its per-instance Trigger: routed commands go to the
+ * gateway, routed replies (io.mooring.command.reply.v1) to `replies` (the command service).
+ */
+export function gatewaySubscriber(gateway: MqttGateway, replies?: (event: CloudEvent) => boolean): SubscriberRef {
+  return {
+    call: async (event) => {
+      if (event.type === EventTypes.commandReply) {
+        replies?.(event);
+        return undefined;
+      }
+      return gateway.commandSubscriber(event);
+    },
+    inProcess: true, perInstance: true, name: `mqtt-commands-${gateway.instanceId}`,
+  };
 }

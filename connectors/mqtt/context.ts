@@ -4,6 +4,7 @@
 // through these methods; the fields they read are read-only here.
 
 import type { IConnectPacket, Packet } from 'mqtt-packet';
+import type { ReplyOffer } from '../../functions/command-dispatch/replies.ts';
 import type { Device, MqttDialect } from '../../functions/ports/registry.ts';
 import type { AckQueue } from './ack-queue.ts';
 import type { Decision } from './authz-cache.ts';
@@ -98,4 +99,6 @@ export interface GatewayCore {
   ended(session: SessionContext, finished: Promise<void>): void;
   /** The session subscribed to commands: hands it what the offline queue kept for it. */
   subscribed(session: SessionContext): Promise<void>;
+  /** A reply for a command delivered here that another instance waits for: sent there (RoutedCommands.forwardReply). */
+  forwardReply(offer: ReplyOffer): Promise<void> | undefined;
 }

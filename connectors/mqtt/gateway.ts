@@ -3,6 +3,7 @@
 // timer for every keep-alive and CONNECT deadline, and the listeners. `handle(stream)` takes any
 // Duplex: TCP, TLS and WebSocket listeners are thin wrappers around it.
 
+import type { ReplyOffer } from '../../functions/command-dispatch/replies.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { UserProperties } from 'mqtt-packet';
@@ -237,6 +238,10 @@ class Gateway implements GatewayCore, MqttGateway {
 
   subscribed(s: SessionContext): Promise<void> {
     return this.routed.drain(s);
+  }
+
+  forwardReply(offer: ReplyOffer): Promise<void> | undefined {
+    return this.routed.forwardReply(offer);
   }
 
   // ---- commands -----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ export interface ListenerOptions {
   tls?: Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciphers' | 'minVersion'>;
 }
 
-export interface MqttGatewayOptions {
+/** What every device connector (MQTT gateway, HTTP endpoint) takes: ports and the authz functions. */
+export interface DevicePortOptions {
   bus: EventBus;
   registry: RegistryReader;
   logger?: Logger;
@@ -39,6 +40,23 @@ export interface MqttGatewayOptions {
   authenticate?: Authenticate;
   authorizeAs?: AuthorizeAs;
   pskKeyFor?: PskKeyFor;
+}
+
+/** The device connector's ports with their defaults (authz: the real functions of functions/authz). */
+export function devicePorts(o: DevicePortOptions, who: string): Required<DevicePortOptions> {
+  if (!o.bus || !o.registry) throw new MooringError('MOORING_INVALID_CONFIG', `${who}: bus and registry are required`);
+  return {
+    bus: o.bus,
+    registry: o.registry,
+    logger: o.logger ?? silentLogger,
+    clock: o.clock ?? systemClock,
+    authenticate: o.authenticate ?? realAuthenticate,
+    authorizeAs: o.authorizeAs ?? realAuthorizeAs,
+    pskKeyFor: o.pskKeyFor ?? realPskKeyFor,
+  };
+}
+
+export interface MqttGatewayOptions extends DevicePortOptions {
   /** Value of the `instance` extension on connection events (Drogue: `drogue`). */
   instance?: string;
   /** Maximum Packet Size accepted and announced (bytes, whole packet). Default 16 KiB. */
@@ -92,19 +110,13 @@ function positiveInt(name: string, value: number | undefined, dflt: number, max 
 }
 
 export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
-  if (!o.bus || !o.registry) throw new MooringError('MOORING_INVALID_CONFIG', 'mqtt gateway: bus and registry are required');
+  const ports = devicePorts(o, 'mqtt gateway');
   const maxPacketSize = positiveInt('maxPacketSize', o.maxPacketSize, 16 * 1024, 268_435_460);
   if (maxPacketSize < 64) throw new MooringError('MOORING_INVALID_CONFIG', 'mqtt gateway: maxPacketSize must be at least 64');
   const receiveMaximum = positiveInt('receiveMaximum', o.receiveMaximum, 64, 65535);
   if (receiveMaximum === 0) throw new MooringError('MOORING_INVALID_CONFIG', 'mqtt gateway: receiveMaximum must be at least 1');
   return Object.freeze({
-    bus: o.bus,
-    registry: o.registry,
-    logger: o.logger ?? silentLogger,
-    clock: o.clock ?? systemClock,
-    authenticate: o.authenticate ?? realAuthenticate,
-    authorizeAs: o.authorizeAs ?? realAuthorizeAs,
-    pskKeyFor: o.pskKeyFor ?? realPskKeyFor,
+    ...ports,
     instance: o.instance ?? 'drogue',
     maxPacketSize,
     maxConnections: positiveInt('maxConnections', o.maxConnections, Number.MAX_SAFE_INTEGER),

@@ -72,6 +72,7 @@ export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, p
   const payload = event.data ?? new Uint8Array(0);
   const expires = ext(event, CommandExt.expires);
   const request = ext(event, CommandExt.request);
+  const replyTo = ext(event, CommandExt.replyTo);
   const expiresAt = expires === undefined ? undefined : Date.parse(expires);
 
   const { targets, external } = await resolveTargets(ctx.registry, application, device);
@@ -94,7 +95,7 @@ export async function dispatchCommand(event: CloudEvent, ctx: FunctionContext, p
     const via = target === device ? 'device' : 'gateway';
     const holder = await ports.directory.lookup(application, target);
     const routed = (h: string | undefined): CloudEvent => withAttributes(commandEvent({
-      id: ctx.newId(), time: rfc3339(now), application, device, command, target, holder: h, expires, request,
+      id: ctx.newId(), time: rfc3339(now), application, device, command, target, holder: h, expires, request, replyTo,
       payload: event.data, contentType: event.datacontenttype,
     }), { extensions: { [STAGE_EXTENSION]: Stage.routed } });
     if (holder !== undefined) {

@@ -4,7 +4,9 @@
 // the outcome at once), and publishes the routed commands; it resolves after the bus accepted
 // them (a command 202 only after the bus ack, ARCHITECTURE.md principle 5).
 
+import type { CloudEvent } from '../../events/cloudevent.ts';
 import { commandEvent } from '../../events/constructors.ts';
+import { CommandExt, EventTypes } from '../../events/types.ts';
 import { tryParseIsoDuration } from '../../events/duration.ts';
 import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
@@ -64,6 +66,8 @@ export interface CommandService {
   readonly dispatch: MooringFunction;
   /** Hand this to the MQTT gateway (`replies` option): devices' answers to request/response commands. */
   readonly receiveReply: ReplyReceiver;
+  /** A reply another instance took and routed here (io.mooring.command.reply.v1); true when a waiting command took it. */
+  receiveRoutedReply(event: CloudEvent): boolean;
 }
 
 export interface CommandServiceOptions extends CommandPorts {
@@ -71,6 +75,11 @@ export interface CommandServiceOptions extends CommandPorts {
   ctx: FunctionContext;
   /** Longest TTL accepted (default 7 days). */
   maxTtlMs?: number;
+  /**
+   * This process's instance id (the gateway's, in the connection directory): a reply taken by
+   * another instance is routed here (io.mooring.command.reply.v1, `mooringholder`).
+   */
+  instanceId?: string | undefined;
 }
 
 /** MQTT topic levels may not carry wildcards or NUL (§4.7.3); a command name ends a topic. */
@@ -83,6 +92,12 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
   return {
     dispatch: createCommandDispatch(options),
     receiveReply: replies.receive,
+    receiveRoutedReply: (event) => {
+      const x = event.extensions;
+      const [application, device, request] = [x[CommandExt.application], x[CommandExt.device], x[CommandExt.request]];
+      if (event.type !== EventTypes.commandReply || typeof application !== 'string' || typeof device !== 'string' || typeof request !== 'string') return false;
+      return replies.receive({ application, sender: device, request, payload: event.data ?? new Uint8Array(0), contentType: event.datacontenttype });
+    },
     async sendCommand(req) {
       if (req.command === '' || badCommand(req.command)) {
         throw new MooringError('MOORING_INVALID_REQUEST', `command name ${JSON.stringify(req.command)} must be non-empty, without + # or NUL`);
@@ -100,6 +115,7 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
       const event = commandEvent({
         id, time: rfc3339(now), application: req.application, device: req.device, command: req.command,
         payload: req.payload, contentType: req.contentType, expires, request: req.expectReply === true ? id : undefined,
+        replyTo: req.expectReply === true ? options.instanceId : undefined,
       });
       const d = await dispatchCommand(event, ctx, options);
       // Waiting starts before the command leaves: a quick device's answer is not missed.

@@ -18,7 +18,7 @@ import { rfc3339 } from '../../events/time.ts';
 const PUBLISH_ONLY: ReadonlySet<string> = new Set([
   PublishExt.topic, PublishExt.qos, PublishExt.retain, PublishExt.dialect, PublishExt.payloadformat,
   PublishExt.userproperties, PublishExt.endpoint, PublishExt.device, PublishExt.dataschema,
-  PublishExt.applicationuid, PublishExt.senderuid,
+  PublishExt.applicationuid, PublishExt.senderuid, PublishExt.eventtime,
 ]);
 
 function requiredString(event: CloudEvent, name: string): string {
@@ -86,7 +86,8 @@ export async function normalizePublish(event: CloudEvent, ctx: FunctionContext):
   return deviceEvent({
     uids: await uidsOf(event, application, device, sender, ctx),
     id: ctx.newId(),
-    time: rfc3339(ctx.clock.now()),
+    // The uplink's own time when the connector had one (TTN), else the time of publishing.
+    time: stringExt(event, PublishExt.eventtime) ?? rfc3339(ctx.clock.now()),
     application,
     device,
     sender,

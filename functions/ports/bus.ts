@@ -62,6 +62,12 @@ export interface SubscriberRef {
   readonly inProcess: boolean;
   /** For logs: the function's name or the destination's address. */
   readonly name: string;
+  /**
+   * The subscriber of a Trigger only this process has (a gateway instance's routed commands):
+   * a shared bus gives it a consumer group of its own, which starts at the topic's end, since
+   * nothing addressed to an instance can predate it.
+   */
+  readonly perInstance?: boolean;
 }
 
 /** What addTrigger takes: a descriptor, or a bare callable (then not in-process). */

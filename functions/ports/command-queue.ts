@@ -2,7 +2,8 @@
 // sent with a TTL for a connection nobody holds is kept here, per target connection (the device
 // itself, or one of its gateways), and handed to that connection in order when it subscribes to
 // its commands. An expired command is dropped when it is met and counted. Adapters:
-// connectors/directory/queue.ts (in-memory); a shared store (DynamoDB) for several instances.
+// connectors/directory/queue.ts (in-memory), connectors/dynamodb/queue.ts (shared by instances).
+// Every adapter passes test/contracts/command-queue.ts.
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 

@@ -4,7 +4,8 @@
 // survivor says goodbye (Will, connected:false) for its devices. Drogue Cloud's device-state
 // service (sessions with a ping, one state row per device) is the model; Mooring needs no 409
 // retry loop and no separate service. Adapters: connectors/directory (in-memory, embedded mode),
-// later DynamoDB. Every adapter passes test/contracts/connection-directory.ts.
+// connectors/dynamodb/directory.ts (instances sharing Kafka and DynamoDB). Every adapter passes
+// test/contracts/connection-directory.ts.
 //
 // What an adapter must guarantee (a DynamoDB adapter: one item per device keyed by
 // `{app}/{device}`, one lease item per instance with a TTL attribute, conditional writes):

@@ -22,7 +22,7 @@ function run(entry: string, env: Record<string, string>): Promise<{ code: number
       cwd: ROOT,
       env: {
         ...process.env,
-        MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
+        MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
         MOORING_DEMO_SINK_PORT: '0', MOORING_KAFKA_BROKERS: '', MOORING_LOG_LEVEL: 'warn', ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

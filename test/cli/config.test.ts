@@ -28,7 +28,9 @@ test('defaults: the README\'s ports, embedded mode, the demo registry, frozen', 
   assert.is(c.mqttsPort, 8883);
   assert.is(c.mqttWsPort, 8083);
   assert.is(c.ingressPort, 8081);
-  assert.is(c.demoSinkPort, 8088);
+  assert.is(c.demoSinkPort, 8089);
+  assert.is(c.httpPort, 8088);
+  assert.is(c.httpsPort, 8443);
   assert.is(c.kafkaBrokers, undefined);
   assert.is(c.kafkaAppTopics, false);
   assert.is(c.registryPath, undefined);

@@ -1,5 +1,5 @@
 // `npm start` as a newcomer runs it: the embedded mode comes up with the demo registry, prints a
-// mosquitto_pub line, and that exact line delivers an event that the demo application's sink
+// mosquitto_pub line and a curl line, and each exact line delivers an event that the demo application's sink
 // prints. SIGTERM stops it cleanly.
 
 import { test } from 'uvu';
@@ -21,9 +21,9 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('npm start prints a mosquitto_pub line that reaches the demo application\'s sink; SIGTERM stops it', async () => {
+test('npm start prints a mosquitto_pub line and a curl line that reach the demo application\'s sink; SIGTERM stops it', async () => {
   child = startChild('npm', ['start'], {
-    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
+    MOORING_DATA_DIR: dir, MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0', MOORING_API_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn',
   });
   const [line] = await child.waitFor(/mosquitto_pub .*$/m, 60_000);
@@ -32,6 +32,11 @@ test('npm start prints a mosquitto_pub line that reaches the demo application\'s
   execFileSync('bash', ['-c', line], { timeout: 10_000 });
   await child.waitFor(/\[demo-app sink\] io\.drogue\.event\.v1 demo-app\/demo-device channel=temperature content-type=application\/json \{"temp":21\.5\}/);
   assert.match(child.output(), /MQTT +tcp:\/\/localhost:\d+/);
+  // The printed curl line: the HTTP endpoint answers 202 only after the bus took the event.
+  const [curl] = await child.waitFor(/curl -u 'demo-device@demo-app:demo-secret' .*$/m);
+  const status = execFileSync('bash', ['-c', `${curl} -s -o /dev/null -w '%{http_code}'`], { timeout: 10_000 }).toString();
+  assert.is(status, '202');
+  await child.waitFor(/\[demo-app sink\] io\.drogue\.event\.v1 demo-app\/demo-device channel=temperature content-type=application\/json \{"temp":22\.5\}/);
   await child.stop('SIGTERM'); // npm itself dies of the signal; Mooring must shut down cleanly
   assert.match(child.output(), /SIGTERM: stopping Mooring/);
   assert.not.match(child.output(), /Error|error while closing/);

@@ -1,4 +1,4 @@
-// The contract every ConnectionDirectory adapter passes (in-memory here, DynamoDB later): claim /
+// The contract every ConnectionDirectory adapter passes (in-memory and DynamoDB): claim /
 // refresh / release under an instance and a token, lookup, a takeover across instances (the
 // previous holder hears it lost the device, the new one waits for its release), TTL expiry of an
 // instance that stops refreshing (reaped once, its entries handed to one caller; a claim of a
@@ -12,8 +12,9 @@ import * as assert from 'uvu/assert';
 import type { ConnectionDirectory, ConnectionEntry, LostConnection } from '../../functions/ports/directory.ts';
 import type { Clock } from '../../functions/ports/runtime.ts';
 
+/** A clock the test moves; it starts at the real time so that stored TTL attributes are not already past. */
 export class FakeClock implements Clock {
-  constructor(public t = 1_700_000_000_000) {}
+  constructor(public t = Date.now()) {}
   now(): number { return this.t; }
   advance(ms: number): void { this.t += ms; }
 }

@@ -37,7 +37,7 @@ test.before(async () => {
     device('lone'),
     device('late'),
   ].join('---\n'));
-  const config = configFromEnv({}, { registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0 });
+  const config = configFromEnv({}, { registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0 });
   mooring = await startMooring(config, { logger: silentLogger });
 });
 

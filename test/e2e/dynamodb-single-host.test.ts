@@ -36,13 +36,13 @@ test.before(async () => {
   dirA = mkdtempSync(join(tmpdir(), 'mooring-ddb-a-'));
   dirB = mkdtempSync(join(tmpdir(), 'mooring-ddb-b-'));
   a = await startMooring(configFromEnv({ MOORING_DYNAMODB_ENDPOINT: endpoint, MOORING_DYNAMODB_TABLE_PREFIX: prefix }, {
-    dataDir: dirA, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    dataDir: dirA, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
   }), { logger: silentLogger });
   b = spawn(process.execPath, [TSX, join(ROOT, 'cli/main.ts')], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env, MOORING_DYNAMODB_ENDPOINT: endpoint, MOORING_DYNAMODB_TABLE_PREFIX: prefix, MOORING_DATA_DIR: dirB,
-      MOORING_HOST: '127.0.0.1', MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0',
+      MOORING_HOST: '127.0.0.1', MOORING_MQTT_PORT: '0', MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0',
       MOORING_API_PORT: '0', MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'warn', MOORING_KAFKA_BROKERS: '',
     },
   });

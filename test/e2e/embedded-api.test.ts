@@ -24,7 +24,7 @@ const received: CloudEvent[] = [];
 const open: MqttClient[] = [];
 
 const config = () => configFromEnv({}, {
-  dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+  dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
 });
 
 test.before(async () => {
@@ -41,7 +41,11 @@ const api = (path: string) => `http://127.0.0.1:${mooring.api.port}${path}`;
 const basic = () => `Basic ${Buffer.from(`${mooring.demoUser!.username}:${mooring.demoUser!.token}`).toString('base64')}`;
 const DEVICES = `/api/registry/v1alpha1/apps/${DEMO_APPLICATION}/devices`;
 
-async function call(method: string, path: string, body?: unknown, auth = true, query = ''): Promise<{ status: number; json: any; headers: Headers }> {
+// Parsed JSON bodies are read loosely by the assertions, as in test/api/harness.ts.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+async function call(method: string, path: string, body?: unknown, auth = true, query = ''): Promise<{ status: number; json: Json; headers: Headers }> {
   const res = await fetch(api(path) + query, {
     method,
     headers: { ...(auth ? { authorization: basic() } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },

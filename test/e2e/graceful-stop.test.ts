@@ -37,7 +37,7 @@ test.after(async () => {
 async function startMooring(mqttPort: number): Promise<Child> {
   const child = startChild(process.execPath, ['--import', 'tsx', MAIN], {
     MOORING_REGISTRY: registryPath, MOORING_DATA_DIR: dir, MOORING_HOST: '127.0.0.1',
-    MOORING_MQTT_PORT: String(mqttPort), MOORING_MQTT_WS_PORT: '0', MOORING_INGRESS_PORT: '0',
+    MOORING_MQTT_PORT: String(mqttPort), MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0', MOORING_INGRESS_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0', MOORING_LOG_LEVEL: 'info', MOORING_STOP_DRAIN_MS: '2000',
   });
   children.push(child);

@@ -44,7 +44,7 @@ async function start(app: string, sink: AppSink, deviceNames: string[], sleepFn:
     brokers: kafka.brokers, topic: `${prefix}-broker`, groupId: (t) => `${prefix}-${t.name}`, sleep: sleepFn, logger,
   });
   const config = configFromEnv({}, {
-    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
     kafkaBrokers: kafka.brokers,
   });
   const mooring = await startMooring(config, { logger, bus });

@@ -42,7 +42,7 @@ test.before(async () => {
   ].join('---\n'));
   mooring = await startMooring(configFromEnv({}, {
     registryPath: registry, dataDir: pki.dir, host: '127.0.0.1',
-    mqttPort: 0, mqttsPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    mqttPort: 0, mqttsPort: 0, httpsPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
     tlsCert: pki.path('server.pem'), tlsKey: pki.path('server.key'),
   }), { logger: silentLogger });
 });

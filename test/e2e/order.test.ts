@@ -28,7 +28,7 @@ test.before(async () => {
     `kind: Application\nmetadata:\n  name: app1\nspec:\n  knative:\n    endpoint:\n      url: ${url}\n---\n`
     + 'kind: Device\nmetadata:\n  name: dev1\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n');
   mooring = await startMooring(configFromEnv({}, {
-    registryPath: join(dir, 'registry.yaml'), dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    registryPath: join(dir, 'registry.yaml'), dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
   }), { logger: silentLogger });
 });
 

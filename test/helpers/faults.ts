@@ -297,7 +297,7 @@ export interface Counts {
   refusals: number;
 }
 
-export function tally(devices: TestDevice[], total: number, delivered: ReadonlyMap<string, number>): Counts {
+export function tally(devices: ReadonlyArray<Pick<TestDevice, 'acked' | 'attempts' | 'refusals' | 'name'>>, total: number, delivered: ReadonlyMap<string, number>): Counts {
   let acknowledged = 0;
   let lost = 0;
   let attempts = 0;
@@ -331,7 +331,7 @@ export function singleHostEnv(o: { brokers: string[]; registryPath: string; data
     MOORING_DATA_DIR: o.dataDir,
     MOORING_HOST: '127.0.0.1',
     MOORING_MQTT_PORT: String(o.mqttPort),
-    MOORING_MQTT_WS_PORT: '0',
+    MOORING_MQTT_WS_PORT: '0', MOORING_HTTP_PORT: '0',
     MOORING_INGRESS_PORT: '0',
     MOORING_API_PORT: '0',
     MOORING_DEMO_SINK_PORT: '0',

@@ -27,7 +27,7 @@ test.before(async () => {
     'kind: Device\nmetadata:\n  name: gw-1\n  application: my-app\n  uid: gw-uid-1\nspec:\n  authentication:\n    credentials:\n      - pass: secret\n',
     'kind: Device\nmetadata:\n  name: sensor-1\n  application: my-app\n  uid: sensor-uid-1\nspec:\n  gatewaySelector:\n    matchNames: [gw-1]\n',
   ].join('---\n'));
-  const config = configFromEnv({}, { registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0 });
+  const config = configFromEnv({}, { registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0 });
   mooring = await startMooring(config, { logger: silentLogger });
 });
 

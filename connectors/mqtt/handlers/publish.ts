@@ -86,12 +86,22 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
  */
 function reply(s: SessionContext, p: IPublishPacket, request: string): void {
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
-  const taken = s.gw.opts.replies!({
+  const offer = {
     application: s.who!.application, sender: s.who!.device, request, payload,
     contentType: s.v5 ? p.properties?.contentType : undefined,
+  };
+  if (s.gw.opts.replies!(offer)) {
+    if (p.qos > 0) s.acks.settle(s.acks.expect(p.messageId!, p.qos), RC.success);
+    return;
+  }
+  // Sent through another instance, which waits for it: the reply goes there through the bus.
+  const forwarded = s.gw.forwardReply(offer);
+  if (forwarded === undefined) return refuse(s, p, RC.notAuthorized, `no command ${request} waits for a reply from this connection`);
+  const ack = p.qos > 0 ? s.acks.expect(p.messageId!, p.qos) : undefined;
+  forwarded.then(() => { if (ack !== undefined) s.acks.settle(ack, RC.success); }, (err: unknown) => {
+    s.logBusError(err, 'command reply');
+    if (ack !== undefined) s.acks.settle(ack, mqttReasonFor(err));
   });
-  if (!taken) return refuse(s, p, RC.notAuthorized, `no command ${request} waits for a reply from this connection`);
-  if (p.qos > 0) s.acks.settle(s.acks.expect(p.messageId!, p.qos), RC.success);
 }
 
 function accept(s: SessionContext, p: IPublishPacket, topic: string): void {

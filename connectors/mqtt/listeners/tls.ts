@@ -22,7 +22,8 @@ const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-PO
 const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
 
 function defaultCiphers(): string {
-  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).join(':');
+  // node's defaults end with `!PSK`, which would remove the PSK suites for good, even listed after it.
+  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_') && c !== '!PSK').join(':');
   return `${TLS13_SUITES}:${rest}:${PSK_CIPHERS}`;
 }
 
@@ -54,7 +55,7 @@ export class PskIndex {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly opts: ResolvedOptions) {
+  constructor(private readonly opts: Pick<ResolvedOptions, 'registry' | 'pskKeyFor' | 'clock' | 'logger'>) {
     this.unsubscribe = opts.registry.onChange(() => { void this.refresh(); });
     this.timer = setInterval(() => { void this.refresh(); }, 60_000).unref();
   }
@@ -106,7 +107,7 @@ export class PskIndex {
       }
       this.keys = next;
     } catch (err) {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'mqtt tls: PSK index refresh failed');
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'tls: PSK index refresh failed');
     }
   }
 
@@ -131,16 +132,14 @@ function peerChain(socket: TLSSocket): Uint8Array[] {
   return chain;
 }
 
-export async function listenTls(
-  handle: StreamHandler,
-  port: number,
-  host: string | undefined,
-  tls: Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciphers' | 'minVersion'>,
-  opts: ResolvedOptions,
-): Promise<RunningListener> {
-  const psk = new PskIndex(opts);
-  await psk.refresh();
-  const server = createServer({
+export type ServerTls = Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciphers' | 'minVersion'>;
+
+/**
+ * The secure-server options of a device listener (MQTT over TLS, HTTPS): client certificates
+ * requested but optional, PSK identities answered from `psk`. Shared by every TLS listener.
+ */
+export function deviceTlsOptions(tls: ServerTls, psk: PskIndex) {
+  return {
     ...tls,
     // TLS 1.0 and 1.1 are refused whatever node's own default (flags such as --tls-min-v1.0).
     minVersion: tls.minVersion ?? 'TLSv1.2',
@@ -154,14 +153,32 @@ export async function listenTls(
       (socket as PskSocket)[kPskIdentity] = identity;
       return key;
     },
-  }, (socket: TLSSocket) => {
-    const info: TlsInfo = {};
-    const identity = (socket as PskSocket)[kPskIdentity];
-    if (identity !== undefined && pskUsed(socket)) info.pskIdentity = identity;
-    else {
-      const chain = peerChain(socket);
-      if (chain.length > 0) info.certificateChain = chain;
-    }
+  };
+}
+
+/** What the handshake proved: the PSK identity (when the key was used), else the client's chain. */
+export function tlsInfoOf(socket: TLSSocket): TlsInfo {
+  const info: TlsInfo = {};
+  const identity = (socket as PskSocket)[kPskIdentity];
+  if (identity !== undefined && pskUsed(socket)) info.pskIdentity = identity;
+  else {
+    const chain = peerChain(socket);
+    if (chain.length > 0) info.certificateChain = chain;
+  }
+  return info;
+}
+
+export async function listenTls(
+  handle: StreamHandler,
+  port: number,
+  host: string | undefined,
+  tls: ServerTls,
+  opts: ResolvedOptions,
+): Promise<RunningListener> {
+  const psk = new PskIndex(opts);
+  await psk.refresh();
+  const server = createServer(deviceTlsOptions(tls, psk), (socket: TLSSocket) => {
+    const info = tlsInfoOf(socket);
     handle(socket, socket.remoteAddress !== undefined ? { tls: info, remoteAddress: socket.remoteAddress } : { tls: info });
   });
   server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'mqtt tls handshake failed'));

@@ -2,7 +2,8 @@
 // on a real Kafka: one group instead of one per Trigger, every matching Trigger still receives
 // each event exactly once, and a record one Trigger keeps (its dead-letter sink down) reaches the
 // others once, its replies are published once, and it reaches the kept Trigger's sink once the
-// sink is back.
+// sink is back. A per-instance Trigger (a gateway's routed commands) is not in the shared group:
+// two processes split that group's partitions, and each must see everything addressed to it.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -115,6 +116,35 @@ test('a record one shared Trigger keeps reaches the others once, its replies onc
     assert.is(dead[0]!.id, e.id);
   } finally {
     await bus.close();
+  }
+});
+
+test('two processes on one topic: a per-instance Trigger has a group of its own and receives what is addressed to its instance', async () => {
+  // Two buses stand for two Mooring processes; both share the in-process group, whose partitions
+  // are split between them. Each has its own instance's Trigger (perInstance): an event addressed
+  // to instance 2, published by process 1, must reach process 2 whatever partition it is on.
+  const prefix = uniqueName('perinst');
+  const [p1, p2] = [await busFor(prefix, true), await busFor(prefix, true)];
+  const got = { i1: [] as string[], i2: [] as string[], shared: [] as string[] };
+  const mine = (instance: 'i1' | 'i2'): SubscriberRef => ({ call: async (e) => { got[instance].push(e.id); }, inProcess: true, perInstance: true, name: instance });
+  const addressed = (instance: string): Partial<TriggerSpec> => ({ filter: { attributes: { type: 'pi.cmd', holder: instance } } });
+  try {
+    for (const [p, instance] of [[p1, 'i1'], [p2, 'i2']] as const) {
+      await p.bus.addTrigger(trigger('pipeline', 'pi.other'), fn('pipeline', async (e) => { got.shared.push(e.id); }));
+      await p.bus.addTrigger(trigger(`commands-${instance}`, 'pi.cmd', addressed(instance)), mine(instance));
+    }
+    const events = Array.from({ length: 16 }, (_, i) => testEvent('pi.cmd', { partitionkey: `k${i}`, holder: 'i2' }));
+    await p1.bus.publish(events);
+    await waitUntil(() => got.i2.length >= 16, 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const groups = (await groupsOf(p1.brokers, prefix)).map((g) => g.slice(prefix.length + 1));
+    console.log(`[per-instance] groups=${groups.join(',')} i1=${got.i1.length} i2=${got.i2.length}`);
+    assert.equal([...got.i2].sort(), events.map((e) => e.id).sort(), 'instance 2 received every event addressed to it once');
+    assert.equal(got.i1, [], 'instance 1 received none');
+    assert.equal(groups, ['commands-i1', 'commands-i2', SHARED_GROUP_TRIGGER]);
+  } finally {
+    await p1.bus.close();
+    await p2.bus.close();
   }
 });
 

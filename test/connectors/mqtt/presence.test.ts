@@ -12,7 +12,7 @@ import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { CommandExt, EventTypes } from '../../../events/types.ts';
 import { createMqttGateway } from '../../../connectors/mqtt/index.ts';
 import { InMemoryCommandQueue, InMemoryConnectionDirectory } from '../../../connectors/directory/index.ts';
-import { createCommandService } from '../../../functions/command-dispatch/index.ts';
+import { createCommandService, type ReplyReceiver } from '../../../functions/command-dispatch/index.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
 import { connectPacket, mqttDocs } from '../../helpers/mqtt-fixtures.ts';
 import { memoryRegistry } from '../../helpers/memory-registry.ts';
@@ -26,7 +26,10 @@ function twoInstances() {
   const registry = memoryRegistry(mqttDocs());
   const directory = new InMemoryConnectionDirectory({ clock, ttlMs: 10_000 });
   const queue = new InMemoryCommandQueue({ clock });
-  const make = (instanceId: string) => createMqttGateway({ bus, registry, directory, queue, instanceId, clock });
+  // Each instance's own waiting requests: A's are the command service's (below), B has none.
+  let receiveAtA: ReplyReceiver = () => false;
+  const replies: Record<string, ReplyReceiver> = { A: (offer) => receiveAtA(offer), B: () => false };
+  const make = (instanceId: string) => createMqttGateway({ bus, registry, directory, queue, instanceId, clock, replies: replies[instanceId] });
   const gws = { A: make('A'), B: make('B') };
   const clients: TestClient[] = [];
   const connect = async (gw: keyof typeof gws, username: string, password: string, version: 4 | 5 = 5, extra: Partial<Packet> = {}) => {
@@ -52,7 +55,8 @@ function twoInstances() {
     },
   };
   const ctx = { registry, clock, logger: silentLogger, instance: 'drogue', newId: () => crypto.randomUUID() };
-  const commands = createCommandService({ bus: commandBus, ctx, directory, queue, external: async () => ({ status: 500 }) });
+  const commands = createCommandService({ bus: commandBus, ctx, directory, queue, external: async () => ({ status: 500 }), instanceId: 'A' });
+  receiveAtA = commands.receiveReply;
   const close = async () => {
     for (const c of clients) c.destroy();
     await gws.A.close();
@@ -160,6 +164,35 @@ test('connected but not subscribed: a routed command with a TTL waits in the que
   await subscribe(c, 'command/inbox/#');
   assert.is((await c.next() as IPublishPacket).topic, 'command/inbox//later');
   await t.close();
+});
+
+test('request/response across instances: sent through A, answered on B, the reply is routed to A; another connection\'s reply is refused 0x87', async () => {
+  const t = twoInstances();
+  try {
+    const dev = await t.connect('B', 'device1@app1', 'hey', 4);
+    const other = await t.connect('B', 'gateway1@app1', 'gw', 5);
+    await subscribe(dev, 'command/inbox//#');
+    const sent = await t.commands.sendCommand({ application: 'app1', device: 'device1', command: 'ping', payload: Buffer.from('hi'), expectReply: true });
+    assert.is(sent.outcome, 'delivered');
+    const cmd = await dev.next() as IPublishPacket;
+    assert.is(cmd.topic, `command/inbox//ping/${sent.id}`, '3.1.1: the request id as the last level');
+    // A connection the command did not go to may not answer it.
+    other.send({ cmd: 'publish', topic: `command/reply/${sent.id}`, payload: Buffer.from('forged'), qos: 1, messageId: 7, retain: false, dup: false });
+    const refused = await other.next() as { cmd: string; reasonCode?: number };
+    assert.equal([refused.cmd, refused.reasonCode], ['puback', 0x87]);
+    dev.send({ cmd: 'publish', topic: `command/reply/${sent.id}`, payload: Buffer.from('pong'), qos: 1, messageId: 8, retain: false, dup: false });
+    assert.is((await dev.next() as { cmd: string }).cmd, 'puback');
+    const routedReplies = t.bus.events.filter((e) => e.type === EventTypes.commandReply);
+    assert.is(routedReplies.length, 1, 'one reply event, from B');
+    assert.is(routedReplies[0]!.extensions[CommandExt.holder], 'A', 'addressed to the waiting instance');
+    assert.ok(t.commands.receiveRoutedReply(routedReplies[0]!), 'A\'s waiting command takes it');
+    const reply = await sent.awaitReply!(5000);
+    assert.is(Buffer.from(reply.payload).toString(), 'pong');
+    assert.is(reply.sender, 'device1');
+    console.log(`  reply routed B → A: ${routedReplies.length} event, forged reply refused 0x87`);
+  } finally {
+    await t.close();
+  }
 });
 
 test.run();
