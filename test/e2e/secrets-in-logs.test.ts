@@ -1,7 +1,7 @@
 // No secret in any log line or error body, at debug level: an embedded Mooring (as `npm start`
 // composes it, with pino at `debug`) gets devices with a password, a user name/password and a PSK
 // through the management API (the demo token), MQTT connects with right and wrong passwords
-// (3.1.1 and 5, plain and over TLS), TLS-PSK handshakes with the right and a wrong key, and API
+// (3.1.1 and 5, plain and over TLS), HTTP device posts with right and wrong passwords, TLS-PSK handshakes with the right and a wrong key, and API
 // calls with a wrong token; then every log line and every error body is scanned for each secret.
 
 import { test } from 'uvu';
@@ -43,7 +43,7 @@ test.before(async () => {
   const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')); cb(); } });
   const logger = pino({ level: 'debug', base: { service: 'mooring' } }, sink) as unknown as Logger;
   mooring = await startMooring(configFromEnv({}, {
-    dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttsPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttsPort: 0, mqttWsPort: 0, httpPort: 0, httpsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
     tlsCert: pki.pem('server'), tlsKey: readFileSync(pki.path('server.key'), 'utf8'), logLevel: 'debug',
   }), { logger });
 });
@@ -112,6 +112,14 @@ test('passwords, tokens and PSK keys never appear in a log line or an error body
   for (const key of [PSK, WRONG_PSK]) {
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mooring.mqtt.mqtts!.port), '--psk', key.toString('hex'),
       '--psk-identity', `pskdev@${app}`, '--tls-version', 'tlsv1.2', '-q', '1', '-t', 'psk', '-m', 'x'], { timeout: 10000 }).catch(() => undefined);
+  }
+  // The HTTP device endpoint: basic auth with the right and a wrong password.
+  const http = `http://127.0.0.1:${mooring.httpAddresses.http!.port}/v1/temp`;
+  for (const pw of [PASS, WRONG_PW]) {
+    const res = await fetch(http, { method: 'POST', headers: { authorization: basic(`pwdev@${app}`, pw), 'content-type': 'application/json' }, body: '{"t":1}' });
+    const text = await res.text();
+    if (res.status >= 400) bodies.push(text);
+    assert.is(res.status >= 400, pw === WRONG_PW, `HTTP ${res.status}`);
   }
   await new Promise((r) => setTimeout(r, 500));
 

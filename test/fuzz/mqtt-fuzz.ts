@@ -149,7 +149,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     ...devices,
   ].join('---\n'));
   const mooring = await startMooring(configFromEnv({}, {
-    registryPath: join(dir, 'registry.yaml'), dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0,
+    registryPath: join(dir, 'registry.yaml'), dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
   }), { logger: countingLogger(report) });
   const port = mooring.mqtt.mqtt!.port;
   const started = Date.now();
