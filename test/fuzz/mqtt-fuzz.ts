@@ -8,6 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { generate, parser, type Packet } from 'mqtt-packet';
@@ -131,6 +133,12 @@ function countingLogger(report: FuzzReport): Logger {
 
 const mib = (n: number): number => Math.round(n / 1048576);
 
+/** A full collection, so heap figures compare live objects, not garbage not yet collected. */
+function collect(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const lanes = opts.lanes ?? 24;
   const rng = new Rng(opts.seed ?? 1);
@@ -153,6 +161,7 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   }), { logger: countingLogger(report) });
   const port = mooring.mqtt.mqtt!.port;
   const started = Date.now();
+  collect();
   report.rssMiB.before = mib(process.memoryUsage.rss());
   report.heapMiB.before = mib(process.memoryUsage().heapUsed);
   const sampler = setInterval(() => { report.rssMiB.peak = Math.max(report.rssMiB.peak, mib(process.memoryUsage.rss())); }, 250);
@@ -261,8 +270,8 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   report.control.delivered = new Set(app.received.map((x) => x.body).filter((b) => wanted.has(b))).size;
   report.control.lost = report.control.sent - report.control.delivered;
   // After the run, with the gateway still up and every fuzzing connection gone.
-  (globalThis as { gc?: () => void }).gc?.();
   await new Promise((r) => setTimeout(r, 500));
+  collect();
   report.rssMiB.after = mib(process.memoryUsage.rss());
   report.heapMiB.after = mib(process.memoryUsage().heapUsed);
   clearInterval(sampler);

@@ -17,8 +17,11 @@ test('100,000 mutated MQTT packets: crashes=0, violations=0, control lost=0, RSS
   assert.is(r.violations, 0, r.examples.join('\n'));
   assert.ok(r.control.sent > 0);
   assert.is(r.control.lost, 0, 'every control QoS 1 message reached the application');
-  // Bounded: the gateway holds nothing of the connections once they are gone.
-  assert.ok(r.rssMiB.after - r.rssMiB.before < 150, `RSS grew from ${r.rssMiB.before} to ${r.rssMiB.after} MiB`);
+  // Bounded: once the connections are gone and garbage is collected, the live heap is back near
+  // where it started (the recording sink keeps each control event, about 1 KiB apiece); RSS, which
+  // the allocator does not give back at once, stays within a generous bound.
+  assert.ok(r.heapMiB.after - r.heapMiB.before < 64, `heap grew from ${r.heapMiB.before} to ${r.heapMiB.after} MiB`);
+  assert.ok(r.rssMiB.after - r.rssMiB.before < 400, `RSS grew from ${r.rssMiB.before} to ${r.rssMiB.after} MiB`);
 });
 
 test.run();
