@@ -21,7 +21,7 @@ export const errorCodes = {
     summary: 'The payload is refused, e.g. a JSON content type whose body does not parse.',
   },
   MOORING_PAYLOAD_TOO_LARGE: {
-    status: 413, mqtt: 0x95, retriable: false,
+    status: 413, mqtt: 0x83, retriable: false,
     summary: 'A request body is larger than the endpoint takes (the HTTP device endpoint: 64 KiB); it is not read further.',
   },
   MOORING_INVALID_CONFIG: {

@@ -5,6 +5,7 @@
 // its buffer list per connection); the small acknowledgements are encoded directly.
 
 import { generate, parser, writeToStream, type Packet } from 'mqtt-packet';
+import { frameViolation, stringViolation } from './validate.ts';
 
 // mqtt-packet otherwise fills a cache of 65,536 two-byte buffers (about 6.5 MB of heap) on the
 // first packet it encodes; Mooring encodes only CONNACK, SUBACK and the like with it (the hot
@@ -39,8 +40,34 @@ export function frameLength(buf: Uint8Array, off: number): number {
 const shared = parser();
 let decoded: Packet | undefined;
 let decodeError: Error | undefined;
-shared.on('packet', (p: Packet) => { decoded = p; });
+/** Bytes of the frame's body the parser read for the packet's fields (see frameViolation). */
+let consumed = 0;
+/** The first string of the frame that broke §1.5.3 / §1.5.4 (see stringViolation). */
+let badString: string | undefined;
+
+interface ParserInternals {
+  _list: { length: number; slice(start: number, end: number): Buffer };
+  _pos: number;
+  packet: { length: number };
+  _parseNum(): number;
+  _parseString(): string | null;
+  _resetState(): void;
+  settings: object;
+}
+const internal = shared as unknown as ParserInternals;
+shared.on('packet', (p: Packet) => { decoded = p; consumed = internal._pos; });
 shared.on('error', (e: Error) => { decodeError = e; });
+// mqtt-packet decodes strings leniently (ill-formed UTF-8 becomes U+FFFD, U+0000 passes): the
+// shared parser reads them as it would, and every string's bytes are checked on the way.
+internal._parseString = function parseString(this: ParserInternals): string | null {
+  const length = this._parseNum();
+  const end = length + this._pos;
+  if (length === -1 || end > this._list.length || end > this.packet.length) return null;
+  const bytes = this._list.slice(this._pos, end);
+  this._pos = end;
+  badString ??= stringViolation(bytes);
+  return bytes.toString('utf8');
+};
 const V4 = Object.freeze({ protocolVersion: 4 });
 const V5 = Object.freeze({ protocolVersion: 5 });
 
@@ -48,13 +75,16 @@ const V5 = Object.freeze({ protocolVersion: 5 });
 export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
   decoded = undefined;
   decodeError = undefined;
+  badString = undefined;
   // The parser keeps the settings of the last CONNECT it read; every frame states its own.
-  (shared as unknown as { settings: object }).settings = protocolVersion === 5 ? V5 : V4;
+  internal.settings = protocolVersion === 5 ? V5 : V4;
   shared.parse(frame);
   const p = decoded;
   const e = decodeError;
+  const bad = badString;
   decoded = undefined;
   decodeError = undefined;
+  badString = undefined;
   if (e !== undefined) {
     reset();
     return e;
@@ -63,12 +93,12 @@ export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
     reset();
     return new Error('incomplete packet');
   }
-  return p;
+  const wrong = bad ?? frameViolation(p, consumed);
+  return wrong === undefined ? p : new Error(wrong);
 }
 
 /** After a failed parse: a clean state, including the read position _resetState leaves behind. */
 function reset(): void {
-  const internal = shared as unknown as { _resetState(): void; _pos: number };
   internal._resetState();
   internal._pos = 0;
 }

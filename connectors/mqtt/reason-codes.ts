@@ -13,6 +13,7 @@ export const RC = {
   implementationSpecific: 0x83,
   unsupportedProtocolVersion: 0x84,
   badUsernameOrPassword: 0x86,
+  badAuthenticationMethod: 0x8c,
   notAuthorized: 0x87,
   serverUnavailable: 0x88,
   serverShuttingDown: 0x8b,

@@ -60,6 +60,16 @@ const checkWill: Step = (c) => {
   return true;
 };
 
+/**
+ * v5 [MQTT-4.12.0-1]: the gateway supports no enhanced authentication, so a CONNECT naming an
+ * Authentication Method gets CONNACK 0x8C (Bad authentication method) and the connection is closed.
+ */
+const checkAuthenticationMethod: Step = (c) => {
+  const method = c.s.v5 ? c.p.properties?.authenticationMethod : undefined;
+  if (method !== undefined) return refuse(c, V3.notAuthorized, RC.badAuthenticationMethod, `authentication method ${method} not supported`);
+  return true;
+};
+
 /** maxConnections: v5 0x9F (connection rate exceeded), 3.1.1 0x03 (server unavailable). */
 const checkCapacity: Step = (c) => {
   if (c.s.gw.atCapacity()) return refuse(c, V3.serverUnavailable, RC.connectionRateExceeded, 'too many connections');
@@ -182,6 +192,7 @@ export const connectSteps: ReadonlyArray<readonly [string, Step]> = [
   ['checkProtocolVersion', checkProtocolVersion],
   ['checkCleanStart', checkCleanStart],
   ['checkWill', checkWill],
+  ['checkAuthenticationMethod', checkAuthenticationMethod],
   ['checkCapacity', checkCapacity],
   ['authenticate', authenticate],
   ['chooseDialect', chooseDialect],

@@ -54,12 +54,9 @@ export function handlePublish(s: SessionContext, p: IPublishPacket): void | Prom
         if (known === undefined) return void s.end(End.protocolError, `topic alias ${alias} used before it was set`);
         topic = known;
       }
-    } else if (topic.length === 0) {
-      return void s.end(End.protocolError, 'empty topic name without a topic alias');
     }
   }
-  // [MQTT-3.3.2-2] the Topic Name MUST NOT contain wildcard characters.
-  if (topic.includes('+') || topic.includes('#')) return refuse(s, p, RC.topicNameInvalid, 'wildcard in a topic name');
+  // Empty topics without an alias, wildcards [MQTT-3.3.2-2], identifier 0: ../validate.ts.
 
   if (topic.startsWith(REPLY_PREFIX) && s.gw.opts.replies !== undefined) return reply(s, p, topic.slice(REPLY_PREFIX.length));
 

@@ -141,6 +141,8 @@ export type ServerTls = Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciph
 export function deviceTlsOptions(tls: ServerTls, psk: PskIndex) {
   return {
     ...tls,
+    // TLS 1.0 and 1.1 are refused whatever node's own default (flags such as --tls-min-v1.0).
+    minVersion: tls.minVersion ?? 'TLSv1.2',
     ciphers: tls.ciphers ?? defaultCiphers(),
     honorCipherOrder: true,
     requestCert: true,
