@@ -40,7 +40,8 @@ stop_dynamodb() {
 }
 # A kube-apiserver of this run's own (id suite-<pid>) with the Knative CRDs of ../shared/crds (CI
 # checks shared/ out beside the clone); provisioning builds kube-apiserver the first time on a
-# machine (minutes; cached outside the clone). MOORING_TEST_NO_KUBE=1 skips it.
+# machine (minutes; cached outside the clone). MOORING_TEST_NO_KUBE=1: none for the suite (a test
+# that needs one starts its own, as with Kafka and DynamoDB).
 kube_id=""
 if [ -z "${MOORING_TEST_KUBECONFIG:-}" ] && [ -f scripts/kube/kube.sh ] && [ "${MOORING_TEST_NO_KUBE:-}" != "1" ]; then
   bash scripts/kube/kube.sh provision || { echo "test: kube-apiserver provisioning failed" >&2; stop_kafka; stop_dynamodb; exit 1; }
