@@ -1,9 +1,13 @@
 // The Trigger controller against a real kube-apiserver (scripts/kube/kube.sh) with the Knative
 // CRDs, and a registry on DynamoDB Local written by another store (the management API's), so the
 // controller sees the changes through the DynamoDB change feed, as a controller process would.
+// The last test runs it with nothing but the service account and RBAC of deploy/controller.yaml.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
 import {
   APPLICATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, startTriggerController, TRIGGER_FINALIZER, TRIGGER_READY, TriggersApi,
   type Condition, type TriggerController, type TriggerObject,
@@ -11,7 +15,7 @@ import {
 import { BackendRegistryStore } from '../../../connectors/registry/index.ts';
 import type { Application } from '../../../functions/ports/registry.ts';
 import { waitFor } from '../../helpers/http-app.ts';
-import { testKubeConfig, uniqueNamespace } from '../../helpers/kube.ts';
+import { ensureKube, kubectl, testKubeConfig, uniqueNamespace } from '../../helpers/kube.ts';
 import { openBackend, uniquePrefix } from '../dynamodb/helper.ts';
 
 const WAIT = 60_000;
@@ -159,6 +163,42 @@ test('a Trigger the API server refuses: TriggerReady=False with its reason, writ
     // Its delete is not held up by the finalizer: there is no Trigger to remove.
     await api.deleteApplication(long);
     await waitFor('the refused application gone', async () => (await api.getApplication(long)) === undefined, WAIT);
+  } finally {
+    await controller.close();
+    await api.close();
+    await controllerStore.close();
+  }
+});
+
+test('with only the RBAC of deploy/controller.yaml (its service account\'s token), the controller does all of its work', async () => {
+  const { kc, namespace, api, controllerStore } = await setup();
+  const kubeconfig = await ensureKube();
+  await kubectl(kubeconfig, ['apply', '-n', namespace, '-f', join(fileURLToPath(new URL('../../../deploy/', import.meta.url)), 'controller.yaml')]);
+  const token = (await kubectl(kubeconfig, ['create', 'token', 'mooring-controller', '-n', namespace])).trim();
+  const cluster = kc.getCurrentCluster()!;
+  const asController = new KubeConfig();
+  asController.loadFromOptions({
+    clusters: [cluster], users: [{ name: 'controller', token }],
+    contexts: [{ name: 'controller', cluster: cluster.name, user: 'controller', namespace }], currentContext: 'controller',
+  });
+  const triggers = new TriggersApi(asController, namespace);
+  const controller = await startTriggerController({ registry: controllerStore, triggers });
+  try {
+    await api.createApplication(app('rbac', 'http://rbac.example/'));
+    await waitFor('Trigger app-rbac', () => triggers.get('app-rbac'), WAIT);
+    const a = await waitFor('TriggerReady', async () => { const x = await api.getApplication('rbac'); return condition(x)?.status === 'True' && x; }, WAIT);
+    await api.updateApplication({ metadata: a.metadata, spec: { knative: { endpoint: { url: 'http://rbac.example/v2' } } }, status: a.status });
+    await waitFor('the new subscriber', async () => uriOf(await triggers.get('app-rbac')) === 'http://rbac.example/v2', WAIT);
+    await api.deleteApplication('rbac');
+    await waitFor('the application gone', async () => (await api.getApplication('rbac')) === undefined, WAIT);
+    await controller.idle();
+    console.log(`as the service account: trigger writes ${JSON.stringify(triggers.writes)}, failures ${controller.failures}`);
+    assert.equal(triggers.writes, { created: 1, replaced: 1, deleted: 1 });
+    assert.is(controller.failures, 0);
+    // And nothing beyond its namespace.
+    const elsewhere = new TriggersApi(asController, 'default');
+    const refused = await elsewhere.list(`${MANAGED_BY_LABEL}=${MANAGED_BY}`).then(() => 0, (e: unknown) => (e as { code?: number }).code);
+    assert.is(refused, 403);
   } finally {
     await controller.close();
     await api.close();
