@@ -2,7 +2,8 @@
 // (knative/templates/app-trigger.yaml, rendered by connectors/knative/triggers.ts as the embedded
 // broker renders it) in one namespace. It watches the registry's changes (the store's change
 // notifications: local writes, and on DynamoDB other instances' writes through the stream) and
-// reconciles each changed application, one at a time, failed ones again with a backoff; a resync
+// reconciles each changed application, one at a time, failed ones again with a backoff; it
+// watches its Triggers too, so one edited or deleted by hand is put back at once; a resync
 // of every application and every owned Trigger runs at start (after a restart) and every
 // `resyncMs`. Like Drogue's topic operator it puts a finalizer on the application, so deleting
 // the application removes its Trigger first, and writes a condition (`TriggerReady`, as Drogue's
@@ -221,6 +222,27 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
   const unsubscribe = registry.onChanges((changes) => {
     for (const c of changes) if (c.kind === 'application') enqueue(c.application);
   });
+  // Owned Triggers changed by someone else (edited, deleted by hand) are reconciled at once; the
+  // watch is opened again (after a pause) whenever it ends, followed by a resync for what it missed.
+  let stopWatch: (() => void) | undefined;
+  const watch = (): void => {
+    if (closed) return;
+    triggers.watch(`${MANAGED_BY_LABEL}=${MANAGED_BY}`, (t) => {
+      const app = t.metadata.labels?.[APPLICATION_LABEL];
+      if (app) enqueue(app);
+    }, (err) => {
+      stopWatch = undefined;
+      if (closed) return;
+      if (err) logger.warn({ err: errorMessage(err) }, 'trigger watch ended');
+      const again = setTimeout(() => { watch(); resync().catch(() => undefined); }, err ? 2_000 : 100);
+      again.unref();
+    }).then((stop) => { if (closed) stop(); else stopWatch = stop; }, (err: unknown) => {
+      logger.warn({ err: errorMessage(err) }, 'trigger watch failed');
+      const again = setTimeout(() => { watch(); resync().catch(() => undefined); }, 5_000);
+      again.unref();
+    });
+  };
+  watch();
   const timer = o.resyncMs ? setInterval(() => { resync().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'resync failed')); }, o.resyncMs) : undefined;
   timer?.unref();
   await resync();
@@ -233,6 +255,7 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
     async close() {
       closed = true;
       unsubscribe();
+      stopWatch?.();
       if (timer) clearInterval(timer);
       for (const r of retries.values()) clearTimeout(r.timer);
       pending.clear();

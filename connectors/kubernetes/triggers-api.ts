@@ -3,7 +3,7 @@
 // them to prove it does no work when nothing changed). A 404 on read or delete is an absent
 // Trigger, not an error.
 
-import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Manifest } from '../knative/triggers.ts';
 
 const GROUP = 'eventing.knative.dev';
@@ -46,10 +46,25 @@ export class TriggersApi {
   readonly namespace: string;
   readonly writes: WriteCounts = { created: 0, replaced: 0, deleted: 0 };
   readonly #api: CustomObjectsApi;
+  readonly #kc: KubeConfig;
 
   constructor(kc: KubeConfig, namespace: string) {
     this.namespace = namespace;
+    this.#kc = kc;
     this.#api = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /**
+   * Watches the Triggers matching `labelSelector` from now on: `onChange` for each added, modified
+   * or deleted one, `onEnd` when the watch ends (the server closes watches after a while; an error).
+   * Returns the stop function.
+   */
+  async watch(labelSelector: string, onChange: (trigger: TriggerObject) => void, onEnd: (err: unknown) => void): Promise<() => void> {
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(this.namespace)}/${PLURAL}`;
+    const controller = await new Watch(this.#kc).watch(path, { labelSelector, allowWatchBookmarks: false },
+      (_phase, obj) => { if (obj && typeof obj === 'object' && (obj as TriggerObject).metadata) onChange(obj as TriggerObject); },
+      onEnd);
+    return () => controller.abort();
   }
 
   #where() { return { group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL }; }

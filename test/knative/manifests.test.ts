@@ -256,8 +256,8 @@ test('the controller\'s RBAC: exactly what it needs on Triggers of its namespace
   const can = async (verb: string, resource: string, ns = namespace) =>
     (await kubectl(kubeconfig, ['auth', 'can-i', verb, resource, '-n', ns, '--as', as]).catch((e: Error) => e.message)).trim().startsWith('yes');
   const allowed: string[] = [];
-  for (const verb of ['get', 'list', 'create', 'update', 'delete']) if (await can(verb, 'triggers.eventing.knative.dev')) allowed.push(verb);
-  assert.equal(allowed, ['get', 'list', 'create', 'update', 'delete']);
+  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) if (await can(verb, 'triggers.eventing.knative.dev')) allowed.push(verb);
+  assert.equal(allowed, ['get', 'list', 'watch', 'create', 'update', 'delete']);
   const denied = [
     await can('get', 'secrets'), await can('create', 'deployments.apps'), await can('patch', 'triggers.eventing.knative.dev'),
     await can('get', 'triggers.eventing.knative.dev', 'default'), await can('create', 'brokers.eventing.knative.dev'),

@@ -39,7 +39,7 @@ function uriOf(t: TriggerObject | undefined): string | undefined {
   return (t?.spec?.subscriber as { uri?: string } | undefined)?.uri;
 }
 
-test('create, change, delete: the Trigger follows the application; the finalizer holds the delete until it is gone', async () => {
+test('create, change, delete: the Trigger follows the application (and is put back when deleted by hand); the finalizer holds the delete until it is gone', async () => {
   const { kc, namespace, api, controllerStore } = await setup();
   const triggers = new TriggersApi(kc, namespace);
   let controller: TriggerController | undefined;
@@ -67,13 +67,19 @@ test('create, change, delete: the Trigger follows the application; the finalizer
     await waitFor('the new subscriber', async () => uriOf(await triggers.get('app-shop')) === 'http://shop.example/v2', WAIT);
     await controller.idle();
 
+    // Deleted by hand: the watch puts it back (no resync).
+    const byHand = new TriggersApi(kc, namespace);
+    assert.ok(await byHand.delete('app-shop'));
+    await waitFor('the Trigger back', async () => uriOf(await triggers.get('app-shop')) === 'http://shop.example/v2', WAIT);
+    await controller.idle();
+
     // Delete: the Trigger goes, then the finalizer, then the application.
     await api.deleteApplication('shop');
     await waitFor('the Trigger gone', async () => (await triggers.get('app-shop')) === undefined, WAIT);
     await waitFor('the application gone (finalizer released)', async () => (await api.getApplication('shop')) === undefined, WAIT);
     await controller.idle();
     console.log(`controller: trigger writes ${JSON.stringify(triggers.writes)}, registry writes ${controller.registryWrites}, failures ${controller.failures}`);
-    assert.equal(triggers.writes, { created: 1, replaced: 1, deleted: 1 });
+    assert.equal(triggers.writes, { created: 2, replaced: 1, deleted: 1 });
     assert.equal(controller.failures, 0);
   } finally {
     await controller?.close();
