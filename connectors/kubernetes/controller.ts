@@ -49,8 +49,10 @@ export interface ControllerOptions {
 export interface TriggerController {
   /** Registry writes the controller made (finalizers, status). */
   readonly registryWrites: number;
-  /** Reconciles that failed (and were queued again). */
+  /** Reconciles that failed (and were queued again with a backoff). */
   readonly failures: number;
+  /** Registry writes that lost a race with another writer (redone at once on the fresh record). */
+  readonly conflicts: number;
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   /** Reconciles every application and every owned Trigger now. */
@@ -93,6 +95,7 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
   const retries = new Map<string, { attempts: number; timer?: NodeJS.Timeout }>();
   let registryWrites = 0;
   let failures = 0;
+  let conflicts = 0;
   let running: Promise<void> | undefined;
   let closed = false;
   const idleWaiters: Array<() => void> = [];
@@ -189,9 +192,9 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
         const r = retries.get(name);
         if (r) { clearTimeout(r.timer); retries.delete(name); }
       } catch (err) {
-        failures++;
         // A write that lost a race with another writer is redone at once on the fresh record.
-        if (isMooringError(err, 'MOORING_CONFLICT')) { pending.add(name); continue; }
+        if (isMooringError(err, 'MOORING_CONFLICT')) { conflicts++; pending.add(name); continue; }
+        failures++;
         const r = retries.get(name) ?? { attempts: 0 };
         r.attempts++;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(r.attempts, 7));
@@ -250,6 +253,7 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
   return {
     get registryWrites() { return registryWrites; },
     get failures() { return failures; },
+    get conflicts() { return conflicts; },
     idle,
     resync,
     async close() {
