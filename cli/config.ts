@@ -61,6 +61,12 @@ export interface Config {
   oidcIssuer: string | undefined;
   /** The OAuth client id user JWTs must name in `aud` (and `azp` when present). */
   oidcClientId: string;
+  /** The controller's kubeconfig; undefined: the pod's service account (in the cluster). */
+  kubeconfig: string | undefined;
+  /** The namespace the controller keeps the applications' push Triggers in. */
+  kubeNamespace: string;
+  /** The controller's full resync period. */
+  controllerResyncMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -222,8 +228,14 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'OpenID issuer of user JWTs (its JWKS is discovered); unset: access tokens only' }),
   variable({ name: 'MOORING_OIDC_CLIENT_ID', key: 'oidcClientId', default: 'drogue', parse: text,
     description: 'the client id user JWTs must carry in `aud` (and `azp`)' }),
+  variable({ name: 'MOORING_KUBECONFIG', key: 'kubeconfig', default: undefined, shownDefault: '(in-cluster service account)', parse: text,
+    description: 'the controller (`npm run controller`): the kubeconfig file of the cluster it manages' }),
+  variable({ name: 'MOORING_KUBE_NAMESPACE', key: 'kubeNamespace', default: 'default', parse: text,
+    description: 'the controller: the namespace of the applications\' push Triggers (that of the Broker `mooring`)' }),
+  variable({ name: 'MOORING_CONTROLLER_RESYNC_MS', key: 'controllerResyncMs', default: '300000', parse: positiveInteger,
+    description: 'the controller: every application and owned Trigger is reconciled again this often (besides each registry change)' }),
   variable({ name: 'PORT', key: 'port', default: '8080', parse: portNumber,
-    description: 'the port `npm run function` listens on (Knative Serving sets it for a Service)' }),
+    description: 'the port `npm run function` listens on (Knative Serving sets it for a Service); `npm run controller` serves `/metrics` and `/health/*` on it' }),
 ]);
 
 /** Checks that span variables. */

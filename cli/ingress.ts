@@ -1,6 +1,7 @@
 // The broker ingress of the embedded mode (Knative: the Broker's address): POST a CloudEvent,
 // binary or structured, and it is published into the bus. 202 once the bus accepted it; 400 for
-// an invalid event; 503 when the bus is full or down; JSON error bodies throughout.
+// an invalid event; 503 when the bus is full or down; JSON error bodies throughout. Also the
+// process's /metrics, /health/liveness and /health/readiness (connectors/metrics).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { isMooringError, MooringError } from '../events/errors.ts';
 import type { EventBus } from '../functions/ports/bus.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
 import { decodeHttp } from '../events/bindings/http.ts';
+import { answerObservability, type Observability } from '../connectors/metrics/index.ts';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -50,9 +52,12 @@ export async function startIngress(opts: {
   logger: Logger;
   /** Boundary validation (the event schemas); throws MooringError MOORING_INVALID_EVENT. */
   validate?: (event: CloudEvent) => void;
+  /** Serves /metrics, /health/liveness and /health/readiness. */
+  observability?: Observability;
 }): Promise<Ingress> {
   const { bus, logger } = opts;
   const server: Server = createServer((req, res) => {
+    if (opts.observability && answerObservability(req, res, opts.observability)) return;
     if (req.method !== 'POST') {
       answer(res, req.method === 'GET' && req.url === '/health' ? 200 : 405, { error: 'method', message: 'POST a CloudEvent to /' });
       return;

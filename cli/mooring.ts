@@ -36,6 +36,7 @@ import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
+import { createMetrics } from '../connectors/metrics/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
 import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint } from '../connectors/directory/index.ts';
 import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
@@ -253,9 +254,12 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
 
     await spool?.restore();
 
+    // /metrics and /health/* on the ingress port; ready once everything listens, until the stop.
+    const metrics = createMetrics();
+    let ready = false;
     const ingress = await startIngress({
       host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),
-      validate: assertValidEvent,
+      validate: assertValidEvent, observability: { metrics, ready: () => ready },
     });
     closers.push(() => ingress.close());
 
@@ -289,6 +293,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(() => gateway.close());
     const httpAddresses = await http.listen();
     closers.push(() => http.close());
+    metrics.gateway(() => gateway.stats);
+    metrics.bus(() => bus.stats());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());
@@ -336,6 +342,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       commands: (request) => commands.sendCommand(request),
     });
     closers.push(() => api.close());
+    ready = true;
+    closers.push(async () => { ready = false; });
 
     return {
       config, registry, registryDescription: opened.description, api, demoUser,

@@ -6,7 +6,7 @@
 
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { type Subscriber } from '../../functions/ports/bus.ts';
-import type { ApplicationSpec, RegistryReader } from '../../functions/ports/registry.ts';
+import type { Application, ApplicationSpec, RegistryReader } from '../../functions/ports/registry.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { deliveryFailed, MooringError } from '../../events/errors.ts';
 import { parseDuration } from './duration.ts';
@@ -89,13 +89,19 @@ export function createPushSink(opts: PushSinkOptions): PushSink {
   }) as PushSink;
 }
 
-/** The applications that want push delivery: enabled ones with `spec.knative.endpoint.url`. */
+/** The endpoint an application wants its stream pushed to: enabled, not being deleted, with `spec.knative.endpoint.url`. */
+export function pushEndpointOf(app: Application): PushEndpoint | undefined {
+  const endpoint = app.spec.knative?.endpoint;
+  if (!endpoint?.url || app.spec.core?.disabled || app.metadata.deletionTimestamp) return undefined;
+  return endpoint;
+}
+
+/** The applications that want push delivery (pushEndpointOf). */
 export async function pushTargetsFromRegistry(registry: RegistryReader): Promise<Array<{ application: string; endpoint: PushEndpoint }>> {
   const targets: Array<{ application: string; endpoint: PushEndpoint }> = [];
   for (const app of await registry.listApplications()) {
-    const endpoint = app.spec.knative?.endpoint;
-    if (!endpoint?.url || app.spec.core?.disabled) continue;
-    targets.push({ application: app.metadata.name, endpoint });
+    const endpoint = pushEndpointOf(app);
+    if (endpoint) targets.push({ application: app.metadata.name, endpoint });
   }
   return targets;
 }

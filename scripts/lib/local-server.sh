@@ -16,11 +16,12 @@ run_dir() {
   echo "$HOME_DIR/run/$id"
 }
 
-# The pid of server <dir> when its process is alive and really is ours, else nothing.
+# The pid of server <dir> when its process is alive and really is ours, else nothing. A server of
+# several processes (kube.sh: etcd + kube-apiserver) names the other's pid file as $2.
 live_pid() {
-  local dir="$1" pid
-  [ -f "$dir/pid" ] || return 0
-  pid="$(cat "$dir/pid")"
+  local dir="$1" file="${2:-pid}" pid
+  [ -f "$dir/$file" ] || return 0
+  pid="$(cat "$dir/$file")"
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$(server_marker "$dir")"; then
     echo "$pid"
   fi
@@ -34,17 +35,22 @@ log_tail() { [ -f "$1/$SERVER_LOG" ] && tail -n 30 "$1/$SERVER_LOG" >&2 || true;
 
 # stop <id> [signal]: the signal (default TERM), SIGKILL after STOP_TIMEOUT s.
 stop() {
-  local id="${1:-default}" signal="${2:-TERM}" dir pid waited=0
-  dir="$(run_dir "$id")"
-  pid="$(live_pid "$dir")"
-  [ -z "$pid" ] && { rm -f "$dir/pid"; return 0; }
+  local id="${1:-default}"
+  stop_process "$(run_dir "$id")" pid "${2:-TERM}" "$id"
+}
+
+# stop_process <dir> <pid file> <signal> <id>: one process of server <dir>.
+stop_process() {
+  local dir="$1" file="$2" signal="$3" id="$4" pid waited=0
+  pid="$(live_pid "$dir" "$file")"
+  [ -z "$pid" ] && { rm -f "${dir:?}/$file"; return 0; }
   kill "-$signal" "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
     if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then kill -KILL "$pid" 2>/dev/null || true; fi
     sleep 0.1; waited=$((waited + 1))
     [ "$waited" -gt $((STOP_TIMEOUT * 10 + 100)) ] && die "$SERVER_KIND '$id' (pid $pid) does not exit"
   done
-  rm -f "$dir/pid"
+  rm -f "$dir/$file"
 }
 
 status() {

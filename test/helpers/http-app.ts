@@ -38,11 +38,11 @@ export async function startRecordingApp(respond: (path: string, n: number) => nu
   };
 }
 
-/** Polls `probe` until it gives a value (not undefined/false); throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+/** Polls `probe` (sync or async) until it gives a value (not undefined/false); throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -2,7 +2,7 @@
 // make sure a server a test process started dies with it.
 
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /** Runs `bash <script> …args` from `cwd`; resolves with its trimmed stdout. */
@@ -16,15 +16,20 @@ export function runServerScript(script: string, cwd: string, args: string[], tim
 }
 
 /**
- * At this process's exit, SIGKILLs server `id` of `runDir` and removes its directory
- * (synchronously: the server must not outlive the test process). Returns the undo.
+ * At this process's exit, SIGKILLs server `id` of `runDir` (every process it has a `*pid` file of:
+ * kube.sh runs etcd beside the apiserver) and removes its directory (synchronously: the server must
+ * not outlive the test process). Returns the undo.
  */
 export function killAtExit(runDir: string, id: string): () => void {
   const onExit = (): void => {
-    try {
-      const pid = Number(readFileSync(join(runDir, id, 'pid'), 'utf8'));
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch { /* already gone */ }
+    let files: string[] = [];
+    try { files = readdirSync(join(runDir, id)).filter((f) => f.endsWith('pid')); } catch { /* already gone */ }
+    for (const file of files) {
+      try {
+        const pid = Number(readFileSync(join(runDir, id, file), 'utf8'));
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
     rmSync(join(runDir, id), { recursive: true, force: true });
   };
   process.once('exit', onExit);

@@ -1,9 +1,12 @@
 // Every manifest in knative/ (templates rendered with sample values) validates against the
 // openAPIV3Schema of its kind and version in ../shared/crds/, the way the API server would with
 // strict field validation: unknown fields are errors except under x-kubernetes-preserve-unknown-fields.
+// Then every document of knative/ and deploy/ goes to a real kube-apiserver (the CRDs installed)
+// with `kubectl apply --dry-run=server`, and the controller's RBAC is checked there.
 
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -12,10 +15,12 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { parseManifests, renderTemplate, type Manifest } from '../../connectors/knative/triggers.ts';
 import { VARIABLES } from '../../cli/config.ts';
+import { kubectl, testKubeConfig, uniqueNamespace, ensureKube } from '../helpers/kube.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const crdDir = path.resolve(repoRoot, '../shared/crds');
 const knativeDir = path.join(repoRoot, 'knative');
+const deployDir = path.join(repoRoot, 'deploy');
 const SAMPLE = { app: 'my-app-1', endpoint: 'https://app.example.com/events', instance: 'gateway-0' };
 
 /** Turns a CRD structural schema into a JSON Schema Ajv can enforce strictly. */
@@ -187,6 +192,78 @@ test('the Broker is a Kafka Broker configured by kafka-broker-config', async () 
   const config = (broker.spec as { config: { kind: string; name: string } }).config;
   assert.equal([config.kind, config.name], ['ConfigMap', 'kafka-broker-config']);
   assert.ok(docs.some((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'kafka-broker-config'));
+});
+
+/** Every document of knative/ and deploy/, templates rendered with SAMPLE. */
+async function allDocuments(): Promise<Array<{ where: string; doc: Manifest }>> {
+  const out: Array<{ where: string; doc: Manifest }> = [];
+  for (const file of [...(await yamlFiles(knativeDir)), ...(await yamlFiles(deployDir))]) {
+    const rel = path.relative(repoRoot, file);
+    const text = await readFile(file, 'utf8');
+    const docs = rel.includes(`${path.sep}templates${path.sep}`) ? renderTemplate(text, SAMPLE, rel) : parseManifests(text, rel);
+    docs.forEach((doc, i) => out.push({ where: `${rel} #${i + 1} ${doc.kind ?? '?'} ${doc.metadata?.name ?? '?'}`, doc }));
+  }
+  return out;
+}
+
+test('the API server accepts every document of knative/ and deploy/ (kubectl apply --dry-run=server)', async () => {
+  const kubeconfig = await ensureKube();
+  const namespace = await uniqueNamespace(await testKubeConfig(), 'manifests');
+  const docs = await allDocuments();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mooring-manifests-'));
+  try {
+    const file = path.join(dir, 'all.json');
+    await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs.map((d) => d.doc) }));
+    const out = await kubectl(kubeconfig, ['apply', '--dry-run=server', '--validate=strict', '-n', namespace, '-f', file, '-o', 'name']);
+    const accepted = out.split('\n').filter(Boolean);
+    const kinds = new Set(docs.map((d) => d.doc.kind));
+    console.log(`server dry-run: ${accepted.length} of ${docs.length} documents accepted (${[...kinds].sort().join(', ')})`);
+    assert.is(accepted.length, docs.length, accepted.join('\n'));
+    for (const kind of ['Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Role', 'RoleBinding', 'ServiceAccount', 'ConfigMap', 'Trigger', 'Broker']) {
+      assert.ok(kinds.has(kind), `no ${kind} document`);
+    }
+    // The check can fail: a misspelled field is refused by the server.
+    const bad = docs.find((d) => d.doc.kind === 'Deployment')!.doc;
+    await writeFile(file, JSON.stringify({ ...bad, spec: { ...bad.spec, replica: 2 } }));
+    const refused = await kubectl(kubeconfig, ['apply', '--dry-run=server', '--validate=strict', '-n', namespace, '-f', file]).then(() => '', (e: Error) => e.message);
+    assert.match(refused, /unknown field "spec.replica"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('deploy/: only Mooring variables, with values its checks accept; the gateway listens on 1883/8883/8083', async () => {
+  const docs = (await allDocuments()).filter((d) => d.where.startsWith('deploy'));
+  const check = (name: string, value: string, where: string) => {
+    const v = VARIABLES.find((x) => x.name === name);
+    assert.ok(v, `${where}: ${name} is not a Mooring variable (cli/config.ts)`);
+    v.parse(value, name);
+  };
+  for (const { where, doc } of docs) {
+    if (doc.kind === 'ConfigMap') for (const [k, v] of Object.entries(doc.data as Record<string, string>)) check(k, v, where);
+    const containers = (doc.spec as { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } | undefined)?.template?.spec?.containers ?? [];
+    for (const c of containers) for (const e of c.env ?? []) check(e.name, e.value ?? 'x', where);
+  }
+  const service = docs.find((d) => d.doc.kind === 'Service' && d.doc.metadata?.name === 'mooring-gateway')!.doc;
+  assert.equal((service.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port), [1883, 8883, 8083]);
+});
+
+test('the controller\'s RBAC: exactly what it needs on Triggers of its namespace, nothing else', async () => {
+  const kubeconfig = await ensureKube();
+  const namespace = await uniqueNamespace(await testKubeConfig(), 'rbac');
+  await kubectl(kubeconfig, ['apply', '-n', namespace, '-f', path.join(deployDir, 'controller.yaml')]);
+  const as = `system:serviceaccount:${namespace}:mooring-controller`;
+  const can = async (verb: string, resource: string, ns = namespace) =>
+    (await kubectl(kubeconfig, ['auth', 'can-i', verb, resource, '-n', ns, '--as', as]).catch((e: Error) => e.message)).trim().startsWith('yes');
+  const allowed: string[] = [];
+  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) if (await can(verb, 'triggers.eventing.knative.dev')) allowed.push(verb);
+  assert.equal(allowed, ['get', 'list', 'watch', 'create', 'update', 'delete']);
+  const denied = [
+    await can('get', 'secrets'), await can('create', 'deployments.apps'), await can('patch', 'triggers.eventing.knative.dev'),
+    await can('get', 'triggers.eventing.knative.dev', 'default'), await can('create', 'brokers.eventing.knative.dev'),
+  ];
+  console.log(`rbac: allowed ${allowed.join(',')}; denied ${denied.filter((d) => !d).length} of ${denied.length} others`);
+  assert.equal(denied, [false, false, false, false, false]);
 });
 
 test.run();
