@@ -14,8 +14,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import type { EventBus, Logger } from '../../functions/ports/index.ts';
 import { silentLogger } from '../../functions/ports/index.ts';
@@ -149,7 +150,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((e: unknown) => {
-  say({ event: 'error', message: e instanceof Error ? e.message : String(e) });
-  process.exit(1);
-});
+// Run only as the server process, not when another bench script imports benchRegistryYaml.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((e: unknown) => {
+    say({ event: 'error', message: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  });
+}
