@@ -81,6 +81,7 @@ export class Session implements SessionContext, AckSink {
   private finished: Promise<void> | undefined;
   /** True once the connected event went to the bus (a disconnected event then follows). */
   private announced = false;
+  presenceToken: string | undefined = undefined;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;
