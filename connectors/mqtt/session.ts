@@ -334,10 +334,13 @@ export class Session implements SessionContext, AckSink {
     void this.end(End.internalError, 'internal error');
   }
 
-  private async farewell(will: Will | undefined): Promise<void> {
-    if (will !== undefined) {
-      try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
-    }
+  /** The Will (if any), then the disconnected event; without a Will no async frame of its own. */
+  private farewell(will: Will | undefined): Promise<void> {
+    return will === undefined ? this.publishConnection(false) : this.willThenDisconnected(will);
+  }
+
+  private async willThenDisconnected(will: Will): Promise<void> {
+    try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
     await this.publishConnection(false);
   }
 
