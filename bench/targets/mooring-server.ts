@@ -13,7 +13,7 @@
 // checks that the parts exist, prints {"event":"available"} or {"event":"unavailable",reason}.
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
 }
 
 // Run only as the server process, not when another bench script imports benchRegistryYaml.
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(resolve(process.argv[1]))) {
   main().catch((e: unknown) => {
     say({ event: 'error', message: e instanceof Error ? e.message : String(e) });
     process.exit(1);
