@@ -192,8 +192,9 @@ export function connectionEvent(application: string, device: string, connected: 
     partitionkey: droguePartitionKey(application, sender),
   };
   if (opts.uids !== undefined) {
-    const senderUid = opts.uids.senderUid ?? (sender === device ? opts.uids.deviceUid : undefined);
-    putUids(extensions, { ...opts.uids, senderUid }, true);
+    const { applicationUid, deviceUid } = opts.uids;
+    const senderUid = opts.uids.senderUid ?? (sender === device ? deviceUid : undefined);
+    putUids(extensions, { applicationUid, deviceUid, senderUid }, true);
   }
   return {
     specversion: '1.0',

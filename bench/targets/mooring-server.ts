@@ -13,9 +13,10 @@
 // checks that the parts exist, prints {"event":"available"} or {"event":"unavailable",reason}.
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import type { EventBus, Logger } from '../../functions/ports/index.ts';
 import { silentLogger } from '../../functions/ports/index.ts';
@@ -150,7 +151,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((e: unknown) => {
-  say({ event: 'error', message: e instanceof Error ? e.message : String(e) });
-  process.exit(1);
-});
+// Run only as the server process, not when another bench script imports benchRegistryYaml.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(resolve(process.argv[1]))) {
+  main().catch((e: unknown) => {
+    say({ event: 'error', message: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  });
+}

@@ -73,6 +73,8 @@ const V5 = Object.freeze({ protocolVersion: 5 });
 
 /** Decodes one complete frame; an Error when it is malformed. */
 export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
+  // The commonest end of a connection, a bare DISCONNECT (flags 0, no body), as the parser reads it.
+  if (frame.length === 2 && frame[0] === 0xe0 && frame[1] === 0) return bareDisconnect(protocolVersion);
   decoded = undefined;
   decodeError = undefined;
   badString = undefined;
@@ -95,6 +97,13 @@ export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
   }
   const wrong = bad ?? frameViolation(p, consumed);
   return wrong === undefined ? p : new Error(wrong);
+}
+
+/** What the parser makes of `e0 00`: v5 adds the implied reason code 0x00 (§3.14.2.1). */
+function bareDisconnect(protocolVersion: number): Packet {
+  const p = { cmd: 'disconnect', retain: false, qos: 0, dup: false, length: 0, topic: null, payload: null } as Packet & { reasonCode?: number };
+  if (protocolVersion === 5) p.reasonCode = 0;
+  return p;
 }
 
 /** After a failed parse: a clean state, including the read position _resetState leaves behind. */
@@ -124,6 +133,9 @@ export function encodeAck(firstByte: number, packetId: number, reasonCode: numbe
 }
 
 export const ACK = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+
+/** 3.1.1 CONNACK accepted, no session present (§3.2): the same four bytes for every connection. */
+export const CONNACK_ACCEPTED_V4 = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 
 /** PINGRESP (§3.13): two bytes, the same for every connection. */
 export const PINGRESP = Buffer.from([0xd0, 0x00]);

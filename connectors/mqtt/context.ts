@@ -42,6 +42,8 @@ export interface SessionContext {
   readonly acks: AckQueue;
   /** Command subscriptions by topic filter. */
   readonly subs: ReadonlyMap<string, CommandSubscription> | undefined;
+  /** The connection directory's token of this connection's claim (presence.ts), once claimed. */
+  presenceToken: string | undefined;
 
   send(buf: Buffer): void;
   sendPacket(packet: Packet): void;

@@ -4,7 +4,7 @@
 // event (io.drogue.connection.v1), both keyed by Drogue's partition key `{app}/{sender}` so an
 // application sees connected → data → disconnected in order.
 
-import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
+import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent, type Uids } from '../../events/constructors.ts';
 import type { UserProperties } from 'mqtt-packet';
@@ -69,10 +69,11 @@ export function publishEvent(id: string, time: string, who: SessionIdentity, p: 
 
 export function connectionEvent(id: string, time: string, who: SessionIdentity, instance: string, connected: boolean): CloudEvent {
   // Marked raw: it takes the publishes' Triggers, keeping its place among them (events/stage.ts).
-  return withAttributes(makeConnectionEvent(who.application, who.device, connected, {
+  // The event was just built here: the mark goes into its own extensions, not into a copy.
+  const event = makeConnectionEvent(who.application, who.device, connected, {
     id, time, instance,
     uids: who.uids && { applicationUid: who.uids.applicationUid, deviceUid: who.uids.senderUid },
-  }), {
-    extensions: { [STAGE_EXTENSION]: Stage.raw },
   });
+  (event.extensions as Record<string, ExtensionValue>)[STAGE_EXTENSION] = Stage.raw;
+  return event;
 }

@@ -66,7 +66,6 @@ export async function sayGoodbyeFor(gw: GatewayCore, text: string | undefined): 
 }
 
 export class Presence {
-  private readonly tokens = new WeakMap<SessionContext, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly unlisten: () => void;
   private beating: Promise<void> | undefined;
@@ -96,7 +95,7 @@ export class Presence {
   async claim(s: SessionContext, will: Will | undefined): Promise<boolean> {
     const who = s.who!;
     const token = randomUUID();
-    this.tokens.set(s, token);
+    s.presenceToken = token;
     const entry = { application: who.application, device: who.device, instance: this.instanceId, token, farewell: farewellText(who, will, s.v5) };
     let r = await this.directory.claim(entry);
     if (!r.claimed) {
@@ -114,7 +113,7 @@ export class Presence {
 
   /** After the session's last events went to the bus: the device is free for its next holder. */
   ended(s: SessionContext, finished: Promise<void>): void {
-    const token = this.tokens.get(s);
+    const token = s.presenceToken;
     if (token === undefined || s.who === undefined) return;
     const ref = { application: s.who.application, device: s.who.device, instance: this.instanceId, token };
     void finished.then(() => this.directory.release(ref)).catch((err: unknown) =>
@@ -123,7 +122,7 @@ export class Presence {
 
   private lost(lost: LostConnection): void {
     const s = this.gw.sessionOf(lost.entry.application, lost.entry.device);
-    if (s === undefined || this.tokens.get(s) !== lost.entry.token) return;
+    if (s === undefined || s.presenceToken !== lost.entry.token) return;
     void s.end(lost.farewell ? End.takenOver : End.leaseLost, 'taken over by a connection to another instance');
   }
 

@@ -81,6 +81,7 @@ export class Session implements SessionContext, AckSink {
   private finished: Promise<void> | undefined;
   /** True once the connected event went to the bus (a disconnected event then follows). */
   private announced = false;
+  presenceToken: string | undefined = undefined;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;
@@ -333,10 +334,13 @@ export class Session implements SessionContext, AckSink {
     void this.end(End.internalError, 'internal error');
   }
 
-  private async farewell(will: Will | undefined): Promise<void> {
-    if (will !== undefined) {
-      try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
-    }
+  /** The Will (if any), then the disconnected event; without a Will no async frame of its own. */
+  private farewell(will: Will | undefined): Promise<void> {
+    return will === undefined ? this.publishConnection(false) : this.willThenDisconnected(will);
+  }
+
+  private async willThenDisconnected(will: Will): Promise<void> {
+    try { await publishWill(this, will); } catch (err) { this.logBusError(err, 'will'); }
     await this.publishConnection(false);
   }
 

@@ -10,6 +10,7 @@ import type { AuthenticateRequest } from '../../../functions/authz/types.ts';
 import { sessionIdentity } from '../events.ts';
 import { RC, V3 } from '../reason-codes.ts';
 import type { SessionContext } from '../context.ts';
+import { CONNACK_ACCEPTED_V4 } from '../codec.ts';
 import { End } from '../ending.ts';
 import { CLOSED } from '../state.ts';
 
@@ -158,10 +159,14 @@ const claim: Step = async (c) => {
 const connack: Step = (c) => {
   const { s, p } = c;
   const { opts } = s.gw;
-  const packet: IConnackPacket = { cmd: 'connack', sessionPresent: false };
-  if (s.v5) {
-    packet.reasonCode = RC.success;
-    packet.properties = {
+  if (!s.v5) {
+    s.send(CONNACK_ACCEPTED_V4); // return code 0x00 (V3.accepted)
+    s.gw.stats.connectsAccepted++;
+    return true;
+  }
+  const packet: IConnackPacket = {
+    cmd: 'connack', sessionPresent: false, reasonCode: RC.success,
+    properties: {
       receiveMaximum: opts.receiveMaximum,
       maximumPacketSize: opts.maxPacketSize,
       topicAliasMaximum: opts.topicAliasMaximum,
@@ -169,14 +174,12 @@ const connack: Step = (c) => {
       wildcardSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: false,
       sharedSubscriptionAvailable: false,
-    };
-    // The session ends with the connection whatever the client asked for.
-    if ((p.properties?.sessionExpiryInterval ?? 0) !== 0) packet.properties.sessionExpiryInterval = 0;
-    // [MQTT-3.2.2-16] a zero-length client id gets an Assigned Client Identifier.
-    if (p.clientId === '') packet.properties.assignedClientIdentifier = `${s.who!.device}@${s.who!.application}`;
-  } else {
-    packet.returnCode = V3.accepted;
-  }
+    },
+  };
+  // The session ends with the connection whatever the client asked for.
+  if ((p.properties?.sessionExpiryInterval ?? 0) !== 0) packet.properties!.sessionExpiryInterval = 0;
+  // [MQTT-3.2.2-16] a zero-length client id gets an Assigned Client Identifier.
+  if (p.clientId === '') packet.properties!.assignedClientIdentifier = `${s.who!.device}@${s.who!.application}`;
   s.sendPacket(packet);
   s.gw.stats.connectsAccepted++;
   return true;

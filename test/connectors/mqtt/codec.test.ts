@@ -3,8 +3,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generate } from 'mqtt-packet';
-import { decode, encodeAck, frameLength } from '../../../connectors/mqtt/codec.ts';
+import { generate, parser, type Packet } from 'mqtt-packet';
+import { CONNACK_ACCEPTED_V4, decode, encode, encodeAck, frameLength } from '../../../connectors/mqtt/codec.ts';
 
 test('[MQTT-1.5.5] frame length from the Remaining Length: incomplete → 0, more than four bytes → -1', () => {
   assert.is(frameLength(Buffer.from([0xc0, 0x00]), 0), 2);
@@ -26,6 +26,17 @@ test('acknowledgements: v5 omits a 0x00 reason code (§3.4.2.1)', () => {
   assert.equal([...encodeAck(0x40, 258, 0, true)], [0x40, 2, 1, 2]);
   assert.equal([...encodeAck(0x40, 258, 0x87, true)], [0x40, 3, 1, 2, 0x87]);
   assert.equal([...encodeAck(0x40, 258, 0x87, false)], [0x40, 2, 1, 2]);
+});
+
+test('the fast paths give what mqtt-packet gives: a bare DISCONNECT decoded, the 3.1.1 CONNACK accepted', () => {
+  for (const protocolVersion of [4, 5]) {
+    const p = parser({ protocolVersion });
+    let parsed: Packet | undefined;
+    p.on('packet', (x: Packet) => { parsed = x; });
+    p.parse(Buffer.from([0xe0, 0x00]));
+    assert.equal({ ...(decode(Buffer.from([0xe0, 0x00]), protocolVersion) as Packet) }, { ...parsed! }, `v${protocolVersion}`);
+  }
+  assert.equal(CONNACK_ACCEPTED_V4, encode({ cmd: 'connack', sessionPresent: false, returnCode: 0 }, 4));
 });
 
 test.run();

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
@@ -134,6 +135,20 @@ test('ids are keyed per cache and length-prefixed (no ambiguity between parts)',
   assert.is.not(a.idOf(claim), b.idOf(claim));
   assert.is.not(a.idOf({ ...claim, device: 'dp', credential: 'ass' }), a.idOf(claim));
   assert.is.not(a.idOf({ ...claim, presented: new Uint8Array([0x70, 0x77, 0]) }), a.idOf(claim));
+});
+
+test('an id is HMAC-SHA-256 under the cache key of the length-prefixed parts', () => {
+  const key = Buffer.from('k'.repeat(32));
+  const claims = [
+    { application: 'app1', device: 'dev7', credential: 'pass', presented: 'pw-7', stored: hashA },
+    { application: 'ä', device: 'd', credential: 'user:u', presented: new Uint8Array([0, 1, 255]), stored: '' },
+  ];
+  for (const claim of claims) {
+    const parts = [claim.application, claim.device, claim.credential, claim.presented, claim.stored]
+      .map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
+    const message = Buffer.concat(parts.flatMap((p) => [Buffer.from([0, 0, p.length >> 8, p.length & 255]), p]));
+    assert.is(new VerifiedSecrets(10, key).idOf(claim), createHmac('sha256', key).update(message).digest('base64'));
+  }
 });
 
 test.run();
