@@ -8,7 +8,8 @@ export type FilterParse =
   | { ok: true; application: string; channel: string | undefined; group: string | undefined; topic: string }
   | { ok: false; reason: 'wildcard' | 'invalid' | 'empty' };
 
-const APP_PREFIXES = new Set(['app', 'a', 'application']);
+/** The first level of a stream filter (docs/asyncapi.yaml lists them; a test checks). */
+export const APP_PREFIXES: ReadonlySet<string> = new Set(['app', 'a', 'application']);
 
 /** A subscription filter; `topic` is what events are published on (the filter without `$share/…/`). */
 export function parseStreamFilter(filter: string): FilterParse {
