@@ -97,13 +97,17 @@ current-context: mooring-test
 KUBECONFIG
 }
 
+running() { local pid; pid="$(cat "$1/$2" 2>/dev/null)"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
 # Resolves once /readyz says ok, fails after $2 s or when a process of the cluster exits.
 wait_ready() {
   local dir="$1" secs="$2" until
   until=$(($(date +%s) + secs))
   while [ "$(date +%s)" -lt "$until" ]; do
-    [ -n "$(live_pid "$dir" etcd.pid)" ] || { echo "etcd exited" >&2; return 1; }
-    [ -n "$(live_pid "$dir")" ] || { echo "kube-apiserver exited" >&2; return 1; }
+    # Alive by pid alone: right after the launch a child may still be the forked shell, whose
+    # command line does not name the run directory yet (live_pid would call it gone).
+    running "$dir" etcd.pid || { echo "etcd exited" >&2; return 1; }
+    running "$dir" pid || { echo "kube-apiserver exited" >&2; return 1; }
     if [ "$(curl -s --max-time 2 --cacert "$dir/ca.crt" -H "Authorization: Bearer $(cat "$dir/admin.token")" \
       "$(cat "$dir/address")/readyz" 2>/dev/null)" = ok ]; then return 0; fi
     sleep 0.2
