@@ -19,6 +19,7 @@ import type { CommandSubscription } from './commands.ts';
 import { End, NO_PACKET, planEnd, type EndReason } from './ending.ts';
 import { CLOSED, CONNECTED, CONNECTING, NEW, type SessionState } from './state.ts';
 import { dispatch } from './handlers/index.ts';
+import { packetViolation } from './validate.ts';
 import { publishWill } from './handlers/publish.ts';
 
 const kSession = Symbol('mooring.mqtt.session');
@@ -168,6 +169,10 @@ export class Session implements SessionContext, AckSink {
     }
     const packet = decode(frame, this.version);
     if (packet instanceof Error) return void this.end(End.malformed, `malformed packet: ${packet.message}`);
+    // The MUSTs mqtt-packet does not check (validate.ts), before any dispatcher sees the packet:
+    // the device gateway's and the MQTT integration's alike.
+    const bad = packetViolation(packet, packet.cmd === 'connect' ? packet.protocolVersion === 5 : this.v5);
+    if (bad !== undefined) return void this.end(bad.end, bad.detail);
     let r: void | Promise<void>;
     try {
       r = (this.gw.dispatch ?? dispatch)(this, packet);

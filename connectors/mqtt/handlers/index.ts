@@ -15,12 +15,8 @@ import { handleSubscribe } from './subscribe.ts';
 import { handleUnsubscribe } from './unsubscribe.ts';
 import { handlePingreq } from './pingreq.ts';
 import { handleDisconnect } from './disconnect.ts';
-import { packetViolation } from '../validate.ts';
 
 export function dispatch(s: SessionContext, packet: Packet): void | Promise<void> {
-  // The MUSTs mqtt-packet does not check (validate.ts), before any handler sees the packet.
-  const bad = packetViolation(packet, packet.cmd === 'connect' ? packet.protocolVersion === 5 : s.v5);
-  if (bad !== undefined) return void s.end(bad.end, bad.detail);
   if (s.state === NEW) {
     // [MQTT-3.1.0-1] After a Network Connection is established by a Client to a Server, the first
     // packet sent from the Client to the Server MUST be a CONNECT packet.

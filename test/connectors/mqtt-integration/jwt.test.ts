@@ -5,7 +5,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import net from 'node:net';
 import mqtt from 'mqtt';
+import { generate } from 'mqtt-packet';
 import WebSocket from 'ws';
 import { InMemoryEventBus } from '../../../connectors/broker/memory.ts';
 import { StreamSource } from '../../../connectors/stream/source.ts';
@@ -91,6 +93,30 @@ test('WebSocket integration: ?token= and Bearer; an expired JWT closes with 1008
   assert.is(bearer.readyState, WebSocket.OPEN);
   bearer.close();
   refreshed.close();
+});
+
+// The MUSTs of connectors/mqtt/validate.ts bind the integration's sessions too (they are checked in
+// the shared session, before either dispatcher): a SUBSCRIBE with packet identifier 0 [MQTT-2.3.1-1].
+test('MQTT integration: a SUBSCRIBE with packet identifier 0 gets DISCONNECT 0x82 and the connection closes', async () => {
+  const sock = net.connect(port, '127.0.0.1');
+  const received: Buffer[] = [];
+  sock.on('data', (b) => received.push(b));
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+  await new Promise<void>((resolve) => sock.on('connect', () => resolve()));
+  sock.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'zero-id', keepalive: 30, username: await jwtOf('alice') }));
+  // v5 SUBSCRIBE: packet identifier 0, no properties, filter app/app1 at QoS 1.
+  const filter = Buffer.from('app/app1');
+  sock.write(Buffer.concat([Buffer.from([0x82, 2 + 1 + 2 + filter.length + 1, 0, 0, 0, 0, filter.length]), filter, Buffer.from([1])]));
+  const timer = setTimeout(() => sock.destroy(), 10_000);
+  await closed;
+  clearTimeout(timer);
+  const bytes = Buffer.concat(received);
+  // CONNACK (0x20 …), then DISCONNECT (0xe0) with reason 0x82; no SUBACK.
+  const disconnectAt = bytes.indexOf(0xe0, 2);
+  console.log(`[integration-packet-id-0] bytes=${bytes.length} disconnect=0x${bytes[disconnectAt + 2]?.toString(16)}`);
+  assert.is(bytes[0], 0x20);
+  assert.ok(disconnectAt > 0, 'a DISCONNECT was sent');
+  assert.is(bytes[disconnectAt + 2], 0x82);
 });
 
 test.run();
