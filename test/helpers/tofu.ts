@@ -24,11 +24,11 @@ export function ensureTofu(): Promise<void> {
 
 export interface TofuResult { code: number; stdout: string; stderr: string }
 
-/** Runs `tofu <args>` in `cwd` with the mirror's CLI configuration; never rejects on a non-zero exit. */
-export async function tofu(cwd: string, args: string[], timeoutMs = 600_000): Promise<TofuResult> {
+/** Runs `tofu <args>` in `cwd` with the mirror's CLI configuration (`input` on stdin); never rejects on a non-zero exit. */
+export async function tofu(cwd: string, args: string[], timeoutMs = 600_000, input = ''): Promise<TofuResult> {
   await ensureTofu();
   return new Promise((resolvePromise) => {
-    execFile('bash', [SCRIPT, 'run', ...args], {
+    const child = execFile('bash', [SCRIPT, 'run', ...args], {
       cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20,
       // Plugins and state stay in cwd's .terraform; no prompt, no colour, no checkpoint calls.
       env: { ...process.env, TF_INPUT: '0', NO_COLOR: '1', CHECKPOINT_DISABLE: '1', TF_DATA_DIR: join(cwd, '.terraform') },
@@ -36,12 +36,13 @@ export async function tofu(cwd: string, args: string[], timeoutMs = 600_000): Pr
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolvePromise({ code, stdout, stderr });
     });
+    child.stdin?.end(input);
   });
 }
 
 /** `tofu <args>` that must succeed: resolves with stdout, rejects with both streams. */
-export async function tofuOk(cwd: string, args: string[], timeoutMs?: number): Promise<string> {
-  const r = await tofu(cwd, args, timeoutMs);
+export async function tofuOk(cwd: string, args: string[], timeoutMs?: number, input?: string): Promise<string> {
+  const r = await tofu(cwd, args, timeoutMs, input);
   if (r.code !== 0) throw new Error(`tofu ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }

@@ -1,10 +1,12 @@
 // The DynamoDB module of infra/terraform cannot be planned here (no AWS provider can be had), so
-// its HCL is parsed (@cdktn/hcl2json) and every table is compared with what the adapters of
+// its HCL is parsed (@cdktn/hcl2json): the table list local.tables, and the one resource that turns
+// each entry into a table, field by field. Every table is compared with what the adapters of
 // connectors/dynamodb create when they open on an empty DynamoDB Local: the same tables, keys,
 // attribute types, global secondary indexes, TTL attribute, stream setting and billing mode. The
 // adapters stay the one source of truth; a change on either side fails here.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@cdktn/hcl2json';
 import {
@@ -29,29 +31,60 @@ interface TableShape {
   billing: string;
 }
 
-type Block = Record<string, unknown>;
-const blocks = (v: unknown): Block[] => (Array.isArray(v) ? (v as Block[]) : []);
+/** The one aws_dynamodb_table resource, for_each over local.tables, wired field by field. */
+const WIRING = {
+  for_each: '${local.tables}',
+  name: '${var.table_prefix}${each.key}',
+  billing_mode: 'PAY_PER_REQUEST',
+  hash_key: '${each.value.hash_key}',
+  range_key: '${each.value.range_key}',
+  stream_enabled: false,
+  dynamic: {
+    attribute: [{ content: [{ name: '${attribute.key}', type: '${attribute.value}' }], for_each: '${each.value.attributes}' }],
+    global_secondary_index: [{
+      content: [{
+        hash_key: '${global_secondary_index.value.hash_key}', name: '${global_secondary_index.key}',
+        projection_type: '${global_secondary_index.value.projection_type}', range_key: '${global_secondary_index.value.range_key}',
+      }],
+      for_each: '${each.value.indexes}',
+    }],
+    ttl: [{ content: [{ attribute_name: '${ttl.value}', enabled: true }], for_each: '${each.value.ttl == null ? [] : [each.value.ttl]}' }],
+  },
+};
 
-/** The aws_dynamodb_table resources of the .tf files in `dir`, by name suffix after `${var.table_prefix}`. */
+interface HclTable {
+  hash_key: string;
+  range_key: string | null;
+  attributes: Record<string, string>;
+  ttl: string | null;
+  indexes: Record<string, { hash_key: string; range_key: string | null; projection_type: string }>;
+}
+
+/**
+ * The tables of the module in `dir` by name suffix: local.tables as parsed, after checking that the
+ * aws_dynamodb_table resource turns each entry into exactly those keys, attributes, indexes and TTL
+ * (and no stream, billing per request).
+ */
 export async function tablesFromHcl(dir: string): Promise<Map<string, TableShape>> {
   const out = new Map<string, TableShape>();
   for (const f of (await readdir(dir)).filter((n) => n.endsWith('.tf')).sort()) {
-    const json = await parse(f, await readFile(join(dir, f), 'utf8')) as { resource?: Record<string, Record<string, Block[]>> };
+    const json = await parse(f, await readFile(join(dir, f), 'utf8')) as {
+      locals?: Array<{ tables?: Record<string, HclTable> }>;
+      resource?: { aws_dynamodb_table?: Record<string, Array<Record<string, unknown>>> };
+    };
     for (const [label, [r]] of Object.entries(json.resource?.aws_dynamodb_table ?? {})) {
-      const name = String(r!.name);
-      const m = /^\$\{var\.table_prefix\}([A-Za-z0-9_.-]+)$/.exec(name);
-      assert.ok(m, `${f}: aws_dynamodb_table.${label}: name ${name} is not "\${var.table_prefix}<suffix>"`);
-      const ttl = blocks(r!.ttl)[0];
-      out.set(m![1]!, {
-        hash: String(r!.hash_key),
-        range: r!.range_key === undefined ? null : String(r!.range_key),
-        attributes: Object.fromEntries(blocks(r!.attribute).map((a) => [String(a.name), String(a.type)])),
-        indexes: Object.fromEntries(blocks(r!.global_secondary_index).map((g) => [String(g.name), {
-          hash: String(g.hash_key), range: g.range_key === undefined ? null : String(g.range_key), projection: String(g.projection_type),
-        }])),
-        ttl: ttl && ttl.enabled === true ? String(ttl.attribute_name) : null,
-        stream: r!.stream_enabled === true,
-        billing: String(r!.billing_mode ?? 'PROVISIONED'),
+      const wiring = Object.fromEntries(Object.keys(WIRING).map((k) => [k, r![k]]));
+      assert.equal(wiring, WIRING, `${f}: aws_dynamodb_table.${label} is not wired to local.tables as expected`);
+    }
+    for (const [name, t] of Object.entries(json.locals?.find((l) => l.tables)?.tables ?? {})) {
+      out.set(name, {
+        hash: t.hash_key,
+        range: t.range_key,
+        attributes: Object.fromEntries(Object.entries(t.attributes).sort()),
+        indexes: Object.fromEntries(Object.entries(t.indexes).map(([n, g]) => [n, { hash: g.hash_key, range: g.range_key, projection: g.projection_type }])),
+        ttl: t.ttl,
+        stream: WIRING.stream_enabled,
+        billing: WIRING.billing_mode,
       });
     }
   }
@@ -75,7 +108,7 @@ async function tablesFromDynamo(client: DynamoDBClient, prefix: string): Promise
     out.set(name.slice(prefix.length), {
       hash: key(t.KeySchema, 'HASH')!,
       range: key(t.KeySchema, 'RANGE'),
-      attributes: Object.fromEntries((t.AttributeDefinitions ?? []).map((a) => [a.AttributeName!, a.AttributeType!])),
+      attributes: Object.fromEntries((t.AttributeDefinitions ?? []).map((a) => [a.AttributeName!, a.AttributeType!] as [string, string]).sort()),
       indexes: Object.fromEntries((t.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName!, {
         hash: key(g.KeySchema, 'HASH')!, range: key(g.KeySchema, 'RANGE'), projection: g.Projection?.ProjectionType ?? 'ALL',
       }])),
@@ -151,6 +184,17 @@ test('the comparison catches a dropped index, a changed key, a missing TTL and a
   assert.equal(found.map((d) => d.length), [1, 1, 1, 1, 1], found.flat().join('\n'));
   assert.match(found[0]![0]!, /^connections\.indexes/);
   assert.match(found[4]![0]!, /^tokens: created by the adapters/);
+  // A resource that would not create what local.tables says (here: a stream) is caught too.
+  const dir = await mkdtemp(join(os.tmpdir(), 'mooring-tf-schema-'));
+  try {
+    const main = await readFile(join(MODULE, 'main.tf'), 'utf8');
+    assert.ok(main.includes('stream_enabled              = false'));
+    await writeFile(join(dir, 'main.tf'), main.replace('stream_enabled              = false', 'stream_enabled              = true'));
+    const refused = await tablesFromHcl(dir).then(() => '', (e: Error) => e.message);
+    assert.match(refused, /not wired to local\.tables/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('the mooring module gives the dynamodb module and the workloads one table prefix', async () => {

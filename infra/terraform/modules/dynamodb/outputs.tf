@@ -1,17 +1,3 @@
-locals {
-  tables = {
-    applications = aws_dynamodb_table.applications
-    devices      = aws_dynamodb_table.devices
-    aliases      = aws_dynamodb_table.aliases
-    changes      = aws_dynamodb_table.changes
-    tokens       = aws_dynamodb_table.tokens
-    connections  = aws_dynamodb_table.connections
-    leases       = aws_dynamodb_table.leases
-    losses       = aws_dynamodb_table.losses
-    commands     = aws_dynamodb_table.commands
-  }
-}
-
 output "table_prefix" {
   description = "The prefix to give Mooring as MOORING_DYNAMODB_TABLE_PREFIX."
   value       = var.table_prefix
@@ -19,12 +5,12 @@ output "table_prefix" {
 
 output "table_names" {
   description = "Table name by role (applications, devices, aliases, changes, tokens, connections, leases, losses, commands)."
-  value       = { for role, t in local.tables : role => t.name }
+  value       = { for role, t in aws_dynamodb_table.this : role => t.name }
 }
 
 output "table_arns" {
   description = "Table ARN by role."
-  value       = { for role, t in local.tables : role => t.arn }
+  value       = { for role, t in aws_dynamodb_table.this : role => t.arn }
 }
 
 output "access_policy_json" {
@@ -42,7 +28,7 @@ output "access_policy_json" {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
         "dynamodb:Query", "dynamodb:Scan", "dynamodb:TransactWriteItems",
       ]
-      Resource = flatten([for t in values(local.tables) : [t.arn, "${t.arn}/index/*"]])
+      Resource = flatten([for t in values(aws_dynamodb_table.this) : [t.arn, "${t.arn}/index/*"]])
     }]
   })
 }
