@@ -8,8 +8,8 @@
 #                        the filesystem mirror `tofu init` installs the providers from
 #   tofurc               the CLI configuration naming that mirror (TF_CLI_CONFIG_FILE)
 #
-#   tofu.sh provision    build what is missing (about 15 minutes on a busy 2-core machine;
-#                        idempotent: a second run only checks)
+#   tofu.sh provision    build what is missing (once: 15 to 40 minutes on a busy 2-core machine,
+#                        by its load; idempotent: a second run only checks)
 #   tofu.sh run <args…>  tofu <args…> with the mirror's CLI configuration
 #   tofu.sh path         prints the path of the tofu binary
 #   tofu.sh config       prints the path of the CLI configuration
@@ -59,7 +59,7 @@ go_build() {
 build_tofu() {
   [ -x "$TOFU" ] && return 0
   need_go OpenTofu
-  echo "tofu: building OpenTofu $VERSION into $CACHE (once; about 8 minutes)" >&2
+  echo "tofu: building OpenTofu $VERSION into $CACHE (once; 5 to 25 minutes)" >&2
   mkdir -p "$CACHE/bin"
   wrapper "$CACHE/src/tofu" github.com/opentofu/opentofu "$VERSION" tofuwrap
   go_build "$CACHE/src/tofu" github.com/opentofu/opentofu/cmd/tofu "$TOFU" "-X github.com/opentofu/opentofu/version.dev=no"
@@ -77,7 +77,7 @@ build_kubectl_provider() {
   local binary="$CACHE/providers/terraform-provider-kubectl_v$KUBECTL_VERSION"
   if [ ! -x "$binary" ]; then
     need_go "the kubectl provider"
-    echo "tofu: building the gavinbunney/kubectl provider $KUBECTL_VERSION (once; about 4 minutes)" >&2
+    echo "tofu: building the gavinbunney/kubectl provider $KUBECTL_VERSION (once; 3 to 10 minutes)" >&2
     mkdir -p "$CACHE/providers/gobin"
     GOBIN="$CACHE/providers/gobin" GOMAXPROCS=2 nice -n 19 \
       go install -ldflags "-s -w" "github.com/gavinbunney/terraform-provider-kubectl@v$KUBECTL_VERSION" >&2
@@ -91,7 +91,7 @@ build_kafka_provider() {
   local binary="$CACHE/providers/terraform-provider-kafka_v$KAFKA_VERSION"
   if [ ! -x "$binary" ]; then
     need_go "the kafka provider"
-    echo "tofu: building the Mongey/kafka provider $KAFKA_VERSION (once; about 4 minutes)" >&2
+    echo "tofu: building the Mongey/kafka provider $KAFKA_VERSION (once; 3 to 10 minutes)" >&2
     wrapper "$CACHE/src/kafka" github.com/Mongey/terraform-provider-kafka "v$KAFKA_VERSION" kafkawrap
     go_build "$CACHE/src/kafka" github.com/Mongey/terraform-provider-kafka "$binary"
   fi

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServerScript } from './local-server.ts';
 
@@ -55,10 +55,19 @@ export async function copyRoot(dir: string, extra: Record<string, string> = {}):
   const out = await mkdtemp(join(os.tmpdir(), 'mooring-tofu-'));
   for (const f of (await readdir(dir)).filter((n) => n.endsWith('.tf'))) {
     const text = await readFile(join(dir, f), 'utf8');
-    await writeFile(join(out, f), text.replace(/^(\s*source\s*=\s*")\.\.\/\.\.\/modules\//gm, `$1${join(TERRAFORM_DIR, 'modules')}/`));
+    await writeFile(join(out, f), text.replace(/^(\s*source\s*=\s*")\.\.\/\.\.\/modules\/([a-z]+)"/gm, (_, head: string, name: string) => `${head}${moduleSource(out, name)}"`));
   }
   for (const [name, text] of Object.entries(extra)) await writeFile(join(out, name), text);
   return out;
+}
+
+/**
+ * The `source` of module `name` for a root configuration in `root`: a relative path, since tofu
+ * copies a module given by an absolute path (and the knative module finds the manifests relative
+ * to its own directory).
+ */
+export function moduleSource(root: string, name: string): string {
+  return relative(root, join(TERRAFORM_DIR, 'modules', name));
 }
 
 /** Every directory of infra/terraform with .tf files (the modules and the examples). */

@@ -8,14 +8,14 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { parseManifests, type Manifest } from '../../connectors/knative/triggers.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import { ensureKube, kubectl, testKubeConfig, uniqueNamespace } from '../helpers/kube.ts';
-import { copyRoot, ROOT, TERRAFORM_DIR, terraformDirs, tofu, tofuOk } from '../helpers/tofu.ts';
+import { copyRoot, moduleSource, ROOT, TERRAFORM_DIR, terraformDirs, tofu, tofuOk } from '../helpers/tofu.ts';
 
 /** Every document of knative/*.yaml and deploy/*.yaml (not templates/) by apiVersion/kind/name. */
 async function fileDocuments(): Promise<Map<string, Manifest>> {
@@ -72,15 +72,15 @@ test('the knative and kafka modules init from the filesystem mirror and validate
   const root = await mkdtemp(join(os.tmpdir(), 'mooring-tofu-validate-'));
   try {
     await writeFile(join(root, 'main.tf'), [
-      `module "knative" {\n  source    = "${join(TERRAFORM_DIR, 'modules/knative')}"\n  namespace = "mooring"\n}`,
-      `module "kafka" {\n  source    = "${join(TERRAFORM_DIR, 'modules/kafka')}"\n  namespace = "mooring"\n}`,
+      `module "knative" {\n  source    = "${moduleSource(root, 'knative')}"\n  namespace = "mooring"\n}`,
+      `module "kafka" {\n  source    = "${moduleSource(root, 'kafka')}"\n  namespace = "mooring"\n}`,
     ].join('\n'));
     const init = await tofuOk(root, ['init', '-backend=false']);
     assert.match(init, /gavinbunney\/kubectl v1\.19\.0/);
     assert.match(init, /mongey\/kafka v0\.13\.1/i);
     assert.match(await tofuOk(root, ['validate']), /Success/);
     // A validation block at work: a namespace that is no DNS-1123 label.
-    await writeFile(join(root, 'main.tf'), `module "knative" {\n  source    = "${join(TERRAFORM_DIR, 'modules/knative')}"\n  namespace = "Not_A_Label"\n}\n`);
+    await writeFile(join(root, 'main.tf'), `module "knative" {\n  source    = "${moduleSource(root, 'knative')}"\n  namespace = "Not_A_Label"\n}\n`);
     const bad = await tofu(root, ['plan', '-input=false']);
     assert.is.not(bad.code, 0);
     assert.match(bad.stderr, /namespace: a DNS-1123 label/);
@@ -92,7 +92,7 @@ test('the knative and kafka modules init from the filesystem mirror and validate
 test('the knative module applies every document of knative/*.yaml and deploy/*.yaml unchanged, and nothing else', async () => {
   const root = await mkdtemp(join(os.tmpdir(), 'mooring-tofu-console-'));
   try {
-    await writeFile(join(root, 'main.tf'), `module "knative" {\n  source    = "${join(TERRAFORM_DIR, 'modules/knative')}"\n  namespace = "mooring"\n}\n`);
+    await writeFile(join(root, 'main.tf'), `module "knative" {\n  source    = "${moduleSource(root, 'knative')}"\n  namespace = "mooring"\n}\n`);
     await tofuOk(root, ['init', '-backend=false']);
     const out = JSON.parse(await tofuOk(root, ['console'], 300_000, 'jsonencode(module.knative.manifests)\n')) as string;
     const applied = parsedOutput(out);
@@ -116,7 +116,7 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
     kafka = await startOwnKafka('tofu');
     const vars = {
       kubeconfig, namespace, create_namespace: false, wait_for_rollout: false,
-      kafka_bootstrap_servers: ['mooring-kafka-bootstrap.kafka:9092'], kafka_admin_servers: kafka.brokers, replication_factor: 1,
+      kafka_bootstrap_servers: ['kafka.tofu-test.svc:9092'], kafka_admin_servers: kafka.brokers, replication_factor: 1,
       dynamodb_endpoint: 'http://dynamodb-local.mooring:8000', images: { 'ghcr.io/mooring/mooring': 'registry.example/mooring:1.2.3' },
     };
     await writeFile(join(root, 'test.auto.tfvars.json'), JSON.stringify(vars));
@@ -136,11 +136,12 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
     assert.equal(changed, [
       'apps/v1/Deployment/mooring-controller spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'apps/v1/Deployment/mooring-gateway spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
-      'eventing.knative.dev/v1alpha1/KafkaSink/mooring-dead-letter spec.bootstrapServers[0]="mooring-kafka-bootstrap.kafka:9092"',
+      'eventing.knative.dev/v1alpha1/KafkaSink/mooring-dead-letter spec.bootstrapServers[0]="kafka.tofu-test.svc:9092"',
+      'v1/ConfigMap/kafka-broker-config data.bootstrap.servers="kafka.tofu-test.svc:9092"',
       'v1/ConfigMap/kafka-broker-config data.default.topic.partitions="4"',
       'v1/ConfigMap/kafka-broker-config data.default.topic.replication.factor="1"',
       'v1/ConfigMap/mooring-config data.MOORING_DYNAMODB_ENDPOINT="http://dynamodb-local.mooring:8000"',
-      'v1/ConfigMap/mooring-config data.MOORING_KAFKA_BROKERS="mooring-kafka-bootstrap.kafka:9092"',
+      'v1/ConfigMap/mooring-config data.MOORING_KAFKA_BROKERS="kafka.tofu-test.svc:9092"',
     ].sort());
     const liveConfig = live.items.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'mooring-config')!;
     assert.is((liveConfig.data as Record<string, string>).MOORING_DYNAMODB_ENDPOINT, 'http://dynamodb-local.mooring:8000');
@@ -153,7 +154,7 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
       const topics = [`knative-broker-${namespace}-mooring`, 'mooring-dead-letter'];
       const meta = await admin.fetchTopicMetadata({ topics });
       const configs = await admin.describeConfigs({
-        includeSynonyms: false, resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+        includeSynonyms: false, resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
       });
       const got = topics.map((t) => [t, meta.topics.find((m) => m.name === t)?.partitions.length,
         configs.resources.find((c) => c.resourceName === t)?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue]);
