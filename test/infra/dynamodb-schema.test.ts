@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { VARIABLES } from '../../cli/config.ts';
 import { createDynamoClient } from '../../connectors/dynamodb/client.ts';
 import { DynamoCommandQueue, DynamoConnectionDirectory, DynamoRegistryBackend } from '../../connectors/dynamodb/index.ts';
 import { DynamoTokenStore } from '../../connectors/dynamodb/tokens.ts';
@@ -65,7 +66,7 @@ interface HclTable {
  * aws_dynamodb_table resource turns each entry into exactly those keys, attributes, indexes and TTL
  * (and no stream, billing per request).
  */
-export async function tablesFromHcl(dir: string): Promise<Map<string, TableShape>> {
+async function tablesFromHcl(dir: string): Promise<Map<string, TableShape>> {
   const out = new Map<string, TableShape>();
   for (const f of (await readdir(dir)).filter((n) => n.endsWith('.tf')).sort()) {
     const json = await parse(f, await readFile(join(dir, f), 'utf8')) as {
@@ -205,6 +206,10 @@ test('the mooring module gives the dynamodb module and the workloads one table p
   const config = String(main.module.knative![0]!.config);
   assert.match(config, /MOORING_DYNAMODB_TABLE_PREFIX\s*=\s*module\.dynamodb\.table_prefix/);
   assert.match(config, /MOORING_DYNAMODB_REGION\s*=\s*var\.aws_region/);
+  // Every key the module sets in mooring-config is a Mooring variable (cli/config.ts).
+  const keys = [...config.matchAll(/\b(MOORING_[A-Z0-9_]+)\s*=/g)].map((m) => m[1]!);
+  assert.ok(keys.length >= 3, config);
+  for (const k of keys) assert.ok(VARIABLES.some((v) => v.name === k), `${k} is not a Mooring variable`);
 });
 
 test.run();

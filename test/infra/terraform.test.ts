@@ -12,6 +12,7 @@ import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { VARIABLES } from '../../cli/config.ts';
 import { parseManifests, type Manifest } from '../../connectors/knative/triggers.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import { ensureKube, kubectl, testKubeConfig, uniqueNamespace } from '../helpers/kube.ts';
@@ -146,6 +147,12 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
     const liveConfig = live.items.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'mooring-config')!;
     assert.is((liveConfig.data as Record<string, string>).MOORING_DYNAMODB_ENDPOINT, 'http://dynamodb-local.mooring:8000');
     assert.ok(live.items.every((o) => o.metadata?.namespace === namespace));
+    // What the variables put in mooring-config are Mooring variables with values its checks accept.
+    for (const [k, v] of Object.entries(liveConfig.data as Record<string, string>)) {
+      const variable = VARIABLES.find((x) => x.name === k);
+      assert.ok(variable, `mooring-config: ${k} is not a Mooring variable (cli/config.ts)`);
+      variable.parse(v, k);
+    }
 
     // The topics, with their partitions and retention.
     const admin = new Kafka({ clientId: 'tofu-test', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
