@@ -365,7 +365,8 @@ export class Session implements SessionContext, AckSink {
   /** Publishes `io.drogue.connection.v1`; connection events are not acknowledged to anyone. */
   private publishConnection(connected: boolean): Promise<void> {
     const { opts } = this.gw;
-    return opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
+    const event = connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected, opts.bus);
+    return opts.bus.publish(event)
       .catch((err: unknown) => this.logBusError(err, 'connection event'));
   }
 
