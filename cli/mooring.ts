@@ -77,6 +77,8 @@ export interface Mooring {
   mqttIntegration: MqttIntegration;
   mqttIntegrationAddresses: ListenerAddresses;
   wsIntegration: WsIntegration;
+  /** The process's one quota limiter (docs/quotas.md). */
+  quotas: QuotaLimiter;
   close(): Promise<void>;
 }
 
@@ -365,7 +367,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
-      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration, quotas,
       close,
     };
   } catch (err) {
