@@ -47,8 +47,9 @@ export interface SessionContext {
   presenceToken: string | undefined;
   /** This connection's place in its application's and device's quotas (released when it ends). */
   quota: QuotaTicket | undefined;
-  /** v5: publishes refused over quota since the last one admitted (DISCONNECT 0x96 past a bound). */
+  /** v5: publishes refused over quota in the second that began at `quotaSecond` (DISCONNECT 0x96 past a bound). */
   quotaRefusals: number;
+  quotaSecond: number;
 
   send(buf: Buffer): void;
   sendPacket(packet: Packet): void;

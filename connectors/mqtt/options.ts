@@ -95,7 +95,7 @@ export interface MqttGatewayOptions extends DevicePortOptions {
   replies?: ReplyReceiver | undefined;
   /** The process's quota limiter (connectors/quotas), shared with the HTTP endpoint. Default none. */
   quotas?: QuotaLimiter | undefined;
-  /** v5: consecutive publishes refused over quota before DISCONNECT 0x96 (0 = never). Default 100. */
+  /** v5: publishes refused over quota within one second before DISCONNECT 0x96 (0 = never). Default 100. */
   quotaDisconnectAfter?: number;
 }
 

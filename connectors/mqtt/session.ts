@@ -86,6 +86,7 @@ export class Session implements SessionContext, AckSink {
   presenceToken: string | undefined = undefined;
   quota: QuotaTicket | undefined = undefined;
   quotaRefusals = 0;
+  quotaSecond = 0;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;

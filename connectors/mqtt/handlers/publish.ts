@@ -5,7 +5,8 @@
 // Refusals: QoS 0 dropped; v5 reason code in PUBACK/PUBREC; 3.1.1 cannot refuse, so the
 // connection is closed [MQTT-3.3.5-2]. QoS 2 is supported (method A of §4.3.3).
 // Over the application's or device's message/byte rate (docs/quotas.md): v5 QoS 1/2 get 0x97, QoS 0
-// is dropped, and a client refused `quotaDisconnectAfter` times in a row gets DISCONNECT 0x96;
+// is dropped, and a client refused more than `quotaDisconnectAfter` times within a second (it
+// ignores the 0x97s) gets DISCONNECT 0x96;
 // 3.1.1 is held (its input waits until the bucket allows the publish): backpressure, not a close.
 
 import type { IPublishPacket } from 'mqtt-packet';
@@ -119,7 +120,6 @@ function accept(s: SessionContext, p: IPublishPacket, topic: string): void | Pro
   if (s.quota !== undefined) {
     const ms = s.gw.opts.quotas!.admit(s.quota, payload.length, 'mqtt');
     if (ms > 0) return overQuota(s, p, topic, ms);
-    if (s.quotaRefusals !== 0) s.quotaRefusals = 0;
   }
   const fields: PublishFields = {
     topic, qos: p.qos, retain: p.retain, payload,
@@ -157,8 +157,13 @@ function overQuota(s: SessionContext, p: IPublishPacket, topic: string, ms: numb
     return new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(ms))).then(() => (s.state === CLOSED ? undefined : accept(s, p, topic)));
   }
   const { quotaDisconnectAfter, quotas } = s.gw.opts;
+  const now = quotas!.now();
+  if (now - s.quotaSecond >= 1000) {
+    s.quotaSecond = now;
+    s.quotaRefusals = 0;
+  }
   if (quotaDisconnectAfter > 0 && ++s.quotaRefusals > quotaDisconnectAfter) {
-    return void s.end(End.messageRateTooHigh, `${quotas!.lastKind.replace('_', ' ')} rate exceeded ${quotaDisconnectAfter} times in a row`);
+    return void s.end(End.messageRateTooHigh, `${quotas!.lastKind.replace('_', ' ')} rate exceeded more than ${quotaDisconnectAfter} times within a second`);
   }
   refuse(s, p, RC.quotaExceeded, `${quotas!.lastKind.replace('_', ' ')} rate exceeded`);
 }
