@@ -72,7 +72,6 @@ test('one application floods; the other\'s publishes are all delivered, its p99 
 
   const flooder = startChild(process.execPath, [TSX, join(ROOT, 'test/e2e/quota-flooder.ts'),
     String(e.mooring.mqtt.mqtt!.port), String(e.mooring.httpAddresses.http!.port), 'flood', 'pw', FLOODERS.join(','), '2'], {});
-  let counts: Record<string, number> & { disconnectReasons?: Record<string, number> };
   let flooded: Phase;
   try {
     await flooder.waitFor(/^flooding$/m, 60_000);
@@ -82,7 +81,7 @@ test('one application floods; the other\'s publishes are all delivered, its p99 
   }
   const line = flooder.output().split('\n').find((l) => l.startsWith('{'));
   assert.ok(line, `the flooder's counts:\n${flooder.output()}`);
-  counts = JSON.parse(line!);
+  const counts = JSON.parse(line!) as Record<string, number> & { disconnectReasons?: Record<string, number> };
   const q = e.mooring.quotas;
   const refusedMqtt = q.refusals().filter((r) => r.protocol === 'mqtt' && r.kind === 'application_messages').reduce((n, r) => n + r.count, 0);
   console.log(`flood isolation: steady p99 without flood=${quiet.p99} ms (p50 ${quiet.p50}), with flood=${flooded.p99} ms (p50 ${flooded.p50})`);
