@@ -70,6 +70,7 @@ process.on('SIGTERM', () => {
   process.stdout.write(`${JSON.stringify(counts)}\n`, () => process.exit(0));
 });
 
-await Promise.all(devices.map(device));
-for (let i = 0; i < Number(httpLoops); i++) void httpLoop();
-process.stdout.write('flooding\n');
+void Promise.all(devices.map(device)).then(() => {
+  for (let i = 0; i < Number(httpLoops); i++) void httpLoop();
+  process.stdout.write('flooding\n');
+});
