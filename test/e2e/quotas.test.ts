@@ -2,7 +2,7 @@
 // through the management API with `spec.limits` (a bad one is refused 400), then each protocol's
 // answer over a real client: MQTT 5 CONNACK 0x97 and PUBACK 0x97 and DISCONNECT 0x96, MQTT 3.1.1
 // CONNACK 0x03 and backpressure (every publish delivered, the connection kept), HTTP 429 with
-// Retry-After, the command API 429 with Retry-After; one limiter for MQTT over TCP and WebSocket
+// Retry-After, the command API 429 with Retry-After and the MQTT integration's PUBACK 0x97; one limiter for MQTT over TCP and WebSocket
 // and HTTP alike, and the `mooring_quota_refusals_total` series.
 
 import { test } from 'uvu';
@@ -136,6 +136,17 @@ test('command API over the command rate: 429 with Retry-After', async () => {
   assert.is(r.status, 429);
   assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After');
   assert.is(r.json.code, 'MOORING_QUOTA_EXCEEDED');
+});
+
+test('the MQTT integration shares the command rate: PUBACK 0x97', async () => {
+  const { mooring } = e;
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mooring.mqttIntegrationAddresses.mqtt!.port}`, {
+    username: mooring.demoUser!.username, password: mooring.demoUser!.token, protocolVersion: 5, reconnectPeriod: 0,
+  });
+  open.push(c);
+  // The command API's test used the bucket of q-cmd (one command per 10 s).
+  assert.is(await rejectionCode(c.publishAsync('command/q-cmd/c1/set', '{}', { qos: 1 })), 0x97);
+  assert.ok(mooring.quotas.refusals().some((r) => r.kind === 'application_commands' && r.protocol === 'mqtt_integration' && r.count === 1));
 });
 
 test('mooring_quota_refusals_total by kind and protocol', async () => {
