@@ -44,6 +44,7 @@ test.before(async () => {
   const logger = pino({ level: 'debug', base: { service: 'mooring' } }, sink) as unknown as Logger;
   mooring = await startMooring(configFromEnv({}, {
     dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttsPort: 0, mqttWsPort: 0, httpPort: 0, httpsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    mqttIntegrationPort: 0, mqttIntegrationTlsPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0,
     tlsCert: pki.pem('server'), tlsKey: readFileSync(pki.path('server.key'), 'utf8'), logLevel: 'debug',
   }), { logger });
 });
