@@ -7,7 +7,8 @@
 import type { Duplex } from 'node:stream';
 import type { Packet, UserProperties } from 'mqtt-packet';
 import type { MqttDialect } from '../../functions/ports/registry.ts';
-import { isMooringError } from '../../events/errors.ts';
+import { isMooringError, MooringError } from '../../events/errors.ts';
+import { opened } from '../net/admission.ts';
 import { rfc3339 } from '../../events/time.ts';
 import { PacketType, decode, encode, frameLength } from './codec.ts';
 import type { ConnectionInfo, TlsInfo } from './core.ts';
@@ -83,6 +84,9 @@ export class Session implements SessionContext, AckSink {
   /** True once the connected event went to the bus (a disconnected event then follows). */
   private announced = false;
   presenceToken: string | undefined = undefined;
+  /** Outgoing queue at the last sweep, and the tick it last was empty or shrank (host.ts: write stall). */
+  queueMark = 0;
+  queueTick = 0;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;
@@ -208,6 +212,7 @@ export class Session implements SessionContext, AckSink {
       process.nextTick(uncork, this);
     }
     this.stream.write(buf);
+    if (this.stream.writableLength > this.gw.opts.maxWriteBuffer) this.overflow();
   }
 
   sendPacket(packet: Packet): void {
@@ -216,6 +221,13 @@ export class Session implements SessionContext, AckSink {
 
   /** Bytes written but not yet flushed to the network. */
   get backlog(): number { return this.stream.writableLength; }
+
+  /** The outgoing queue passed its bound: the client does not read (commands, its stream). */
+  private overflow(): void {
+    const err = new MooringError('MOORING_SLOW_CONSUMER', `outgoing queue of ${this.backlog} bytes exceeds the bound of ${this.gw.opts.maxWriteBuffer}`);
+    this.gw.opts.logger.warn({ err: err.toJSON(), device: this.who?.device, client: this.remoteAddress }, 'mqtt slow consumer disconnected');
+    void this.end(End.slowConsumer, err.message);
+  }
 
   // ---- CONNECT ------------------------------------------------------------------------------
 
@@ -233,6 +245,7 @@ export class Session implements SessionContext, AckSink {
     this.will = e.will;
     this.clientMaxPacket = e.clientMaxPacket;
     this.state = CONNECTED;
+    opened(this.stream); // no longer a pending handshake (connectors/net/admission.ts)
     // The TLS facts served authentication; only the address is kept for logs.
     this.info = this.info?.remoteAddress !== undefined ? { remoteAddress: this.info.remoteAddress } : undefined;
     this.gw.register(this);
@@ -312,6 +325,7 @@ export class Session implements SessionContext, AckSink {
    */
   end(reason: EndReason, detail: string = reason.name): Promise<void> {
     if (this.finished !== undefined) return this.finished;
+    this.finished = ENDING; // a send below that overflows the queue does not end the session twice
     const plan = planEnd(reason, { v5: this.v5, connected: this.state === CONNECTED, hasWill: this.will !== undefined, announced: this.announced });
     if (reason.protocolError) this.gw.stats.protocolErrors++;
     if (plan.disconnect !== NO_PACKET) this.send(encode({ cmd: 'disconnect', reasonCode: plan.disconnect }, 5));
@@ -354,7 +368,7 @@ export class Session implements SessionContext, AckSink {
     const s = this.stream;
     if (this.corked) { this.corked = false; s.uncork(); }
     if (s.destroyed) return;
-    if (s.writableLength === 0 || s.writableEnded) {
+    if (s.writableLength === 0 || s.writableEnded || this.gw.opts.maxWriteBuffer < s.writableLength) {
       s.destroy();
       return;
     }
@@ -377,7 +391,6 @@ export class Session implements SessionContext, AckSink {
     response?: { topic: string; correlation: Buffer },
   ): boolean {
     if (this.state !== CONNECTED) return false;
-    if (this.backlog > this.gw.opts.maxWriteBuffer) return false;
     const packet: Packet = { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 0, dup: false, retain: false };
     if (this.v5 && (contentType !== undefined || userProperties !== undefined)) {
       packet.properties = {};
@@ -394,6 +407,8 @@ export class Session implements SessionContext, AckSink {
     return true;
   }
 }
+
+const ENDING: Promise<void> = Promise.resolve();
 
 function destroyStream(s: Duplex): void {
   if (!s.destroyed) s.destroy();
