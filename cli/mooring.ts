@@ -77,6 +77,8 @@ export interface Mooring {
   mqttIntegration: MqttIntegration;
   mqttIntegrationAddresses: ListenerAddresses;
   wsIntegration: WsIntegration;
+  /** Admission at accept of every device-facing listener (connections per source, pending handshakes). */
+  admission: Admission;
   close(): Promise<void>;
 }
 
@@ -361,7 +363,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
-      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration, admission,
       close,
     };
   } catch (err) {

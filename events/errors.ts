@@ -37,7 +37,7 @@ export const errorCodes = {
     summary: 'The bus does not take more events now (back-pressure).',
   },
   MOORING_CONNECTION_LIMIT: {
-    status: 503, mqtt: 0x9f, retriable: true,
+    status: 503, mqtt: 0x97, retriable: true,
     summary: 'A connection was refused at accept: too many open from its source address, or too many handshakes pending (the socket is reset).',
   },
   MOORING_SLOW_CONSUMER: {

@@ -18,7 +18,7 @@ import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
 import { PublishExt } from '../../events/types.ts';
 import { resolveContentType } from '../../functions/content-type/sniff.ts';
-import { PskIndex, deviceTlsOptions, tlsInfoOf } from '../mqtt/listeners/tls.ts';
+import { PskIndex, deviceTlsOptions, dropFailedHandshakes, tlsInfoOf } from '../mqtt/listeners/tls.ts';
 import { startListening, type RunningListener } from '../mqtt/listeners/tcp.ts';
 import type { TlsInfo } from '../mqtt/core.ts';
 import { HttpAuth, type Credentials } from './auth.ts';
@@ -225,7 +225,7 @@ class Endpoint implements HttpEndpoint {
       await this.psk.refresh();
       const server = createHttpsServer({ ...options, ...deviceTlsOptions(opts.tls, this.psk, this.admission.limits.handshakeTimeoutMs) }, this.handler);
       server.on('secureConnection', (socket: TLSSocket) => { (socket as InfoSocket)[kTls] = tlsInfoOf(socket); });
-      server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'https handshake failed'));
+      dropFailedHandshakes(server, opts.logger, 'https');
       tune(server);
       const running = await startListening(server, opts.tlsPort, opts.host);
       this.listeners.push(running);

@@ -169,6 +169,17 @@ export function deviceTlsOptions(tls: ServerTls, psk: PskIndex, handshakeTimeout
   };
 }
 
+/**
+ * Logs a failed or timed-out handshake and drops its socket: node leaves a socket whose handshake
+ * timed out (`handshakeTimeout`) open once a 'tlsClientError' listener exists.
+ */
+export function dropFailedHandshakes(server: import('node:tls').Server, logger: ResolvedOptions['logger'], what: string): void {
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    logger.debug({ err: err.message }, `${what} tls handshake failed`);
+    socket.destroy();
+  });
+}
+
 /** What the handshake proved: the PSK identity (when the key was used), else the client's chain. */
 export function tlsInfoOf(socket: TLSSocket): TlsInfo {
   const info: TlsInfo = {};
@@ -196,7 +207,7 @@ export async function listenTls(
     handle(socket, socket.remoteAddress !== undefined ? { tls: info, remoteAddress: socket.remoteAddress } : { tls: info });
   });
   admission.guard(server);
-  server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'mqtt tls handshake failed'));
+  dropFailedHandshakes(server, opts.logger, 'mqtt');
   const running = await startListening(server, port, host);
   return {
     address: running.address,
