@@ -46,6 +46,8 @@ export interface WsIntegrationOptions {
 
 export interface WsIntegration {
   readonly address: AddressInfo;
+  /** Open WebSockets. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,7 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
   });
   return {
     address: server.address() as AddressInfo,
+    get connections() { return wss.clients.size; },
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((done) => wss.close(() => done()));
