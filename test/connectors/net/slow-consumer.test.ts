@@ -7,17 +7,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { generate } from 'mqtt-packet';
 import WebSocket from 'ws';
-import { configFromEnv } from '../../../cli/config.ts';
-import { startMooring } from '../../../cli/mooring.ts';
 import { createMqttGateway } from '../../../connectors/mqtt/index.ts';
-import { silentLogger } from '../../../functions/ports/runtime.ts';
+import { deviceDoc, startOnFreePorts } from './fixture.ts';
 import { memoryRegistry } from '../../helpers/memory-registry.ts';
 import { RecordingBus } from '../../helpers/mqtt-recording-bus.ts';
 import { mqttDocs } from '../../helpers/mqtt-fixtures.ts';
@@ -96,18 +91,10 @@ test('a device that never reads its commands is disconnected past its queue boun
 });
 
 test('applications that never read their stream (MQTT integration: queue bound + write stall; WebSocket integration: unanswered pings) are disconnected; a reading one gets every event', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mooring-slow-'));
-  const registryPath = join(dir, 'registry.yaml');
-  writeFileSync(registryPath, [
-    'kind: Application\nmetadata:\n  name: open\nspec: {}\n',
-    'kind: Device\nmetadata:\n  name: o1\n  application: open\nspec:\n  authentication:\n    credentials:\n      - pass: secret\n',
-  ].join('---\n'));
-  const config = configFromEnv({}, {
-    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
-    mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0, demoSinkPort: 0,
-    maxOutgoingBytes: 64 * 1024, writeStallMs: 2000,
-  });
-  const mooring = await startMooring(config, { logger: silentLogger });
+  const { mooring, close } = await startOnFreePorts(
+    ['kind: Application\nmetadata:\n  name: open\nspec: {}\n', deviceDoc('open', 'o1', 'secret')],
+    { mqttsPort: 0, maxOutgoingBytes: 64 * 1024, writeStallMs: 2000 },
+  );
   const integrationPort = mooring.mqttIntegrationAddresses.mqtt!.port;
   const reader = await mqtt.connectAsync(`mqtt://127.0.0.1:${integrationPort}`, { reconnectPeriod: 0, clientId: 'reader' });
   let readerGot = 0;
@@ -148,8 +135,7 @@ test('applications that never read their stream (MQTT integration: queue bound +
     slowWs.terminate();
     reader.end(true);
     device.end(true);
-    await mooring.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });
 

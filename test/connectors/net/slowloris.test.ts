@@ -7,15 +7,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { configFromEnv } from '../../../cli/config.ts';
-import { startMooring, type Mooring } from '../../../cli/mooring.ts';
+import type { Mooring } from '../../../cli/mooring.ts';
 import { createMqttGateway } from '../../../connectors/mqtt/index.ts';
-import { silentLogger } from '../../../functions/ports/runtime.ts';
+import { deviceDoc, startOnFreePorts } from './fixture.ts';
 import { makeMqttPki } from '../../helpers/mqtt-pki.ts';
 import { memoryRegistry } from '../../helpers/memory-registry.ts';
 import { RecordingBus } from '../../helpers/mqtt-recording-bus.ts';
@@ -54,29 +51,19 @@ function trickle(port: number, head: string, drip: string): Promise<Trickled> {
 
 const statusOf = (answer: string): string => answer.split('\r\n')[0] ?? '';
 
-let dir: string;
 let mooring: Mooring;
+let stop: () => Promise<void>;
 const pki = makeMqttPki();
 
 test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mooring-slowloris-'));
-  const registryPath = join(dir, 'registry.yaml');
-  writeFileSync(registryPath, [
-    'kind: Application\nmetadata:\n  name: app1\nspec: {}\n',
-    'kind: Device\nmetadata:\n  name: d1\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: secret\n',
-  ].join('---\n'));
-  const config = configFromEnv({}, {
-    registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, mqttsPort: 0, httpPort: 0, httpsPort: 0, ingressPort: 0,
-    apiPort: 0, mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, mqttIntegrationTlsPort: 0, wsIntegrationPort: 0, demoSinkPort: 0,
+  ({ mooring, close: stop } = await startOnFreePorts(['kind: Application\nmetadata:\n  name: app1\nspec: {}\n', deviceDoc('app1', 'd1', 'secret')], {
     tlsCert: pki.pem('server'), tlsKey: readFileSync(pki.path('server.key'), 'utf8'),
     httpHeadersTimeoutMs: 1000, httpRequestTimeoutMs: 2000, handshakeTimeoutMs: 1000,
-  });
-  mooring = await startMooring(config, { logger: silentLogger });
+  }));
 });
 
 test.after(async () => {
-  await mooring?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stop?.();
   pki.cleanup();
 });
 
