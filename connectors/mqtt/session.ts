@@ -404,7 +404,7 @@ export class Session implements SessionContext, AckSink {
     // [MQTT-3.1.2-24] never send a packet larger than the client's Maximum Packet Size; [MQTT-3.1.2-25] discard it.
     if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) return false;
     this.send(buf);
-    return true;
+    return this.finished === undefined; // false when this command overflowed the queue
   }
 }
 
