@@ -13,6 +13,9 @@ export interface ApiConfig {
   apiUrl: string | undefined;
   oidcIssuer: string | undefined;
   oidcClientId: string;
+  /** Slowloris bounds (connectors/net/http.ts); defaults 10 s and 30 s. */
+  httpHeadersTimeoutMs?: number;
+  httpRequestTimeoutMs?: number;
 }
 
 export interface ApiContext {

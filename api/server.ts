@@ -4,7 +4,8 @@
 // answered by api/errors.ts. createApiApp builds the app; startApi listens on MOORING_API_PORT.
 
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { DEFAULT_HTTP_LIMITS, httpServerOptions, limitHttp } from '../connectors/net/http.ts';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { RegistryStore } from '../functions/ports/registry.ts';
@@ -87,7 +88,13 @@ export function createApiApp(options: ApiOptions): Express {
 export async function startApi(options: ApiOptions): Promise<ApiServer> {
   for (const u of options.users ?? []) await options.tokens.putUser(u);
   const app = createApiApp(options);
-  const server = app.listen(options.config.apiPort, options.config.host);
+  const { httpHeadersTimeoutMs, httpRequestTimeoutMs } = options.config;
+  const limits = {
+    headersTimeoutMs: httpHeadersTimeoutMs ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: httpRequestTimeoutMs ?? DEFAULT_HTTP_LIMITS.requestTimeoutMs,
+  };
+  const server = limitHttp(createServer(httpServerOptions(limits), app), limits);
+  server.listen(options.config.apiPort, options.config.host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err; })]);
   const port = (server.address() as AddressInfo).port;
   const host = options.config.host === '0.0.0.0' || options.config.host === '::' ? '127.0.0.1' : options.config.host;

@@ -45,6 +45,17 @@ export interface Config {
   quotaDeviceConnections: number;
   quotaDeviceMessagesPerSecond: number;
   quotaDeviceBytesPerSecond: number;
+  /** Admission at accept (connectors/net/admission.ts), shared by every device-facing listener. */
+  maxConnectionsPerSource: number;
+  maxPendingHandshakes: number;
+  limitLoopback: boolean;
+  handshakeTimeoutMs: number;
+  /** Slowloris bounds of every HTTP server (device endpoint, API, ingress). */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  /** A connection's outgoing queue (MQTT devices and integration, WebSocket integration): bound and stall timeout. */
+  maxOutgoingBytes: number;
+  writeStallMs: number;
   /** Directory holding the Knative manifests the embedded broker executes. */
   knativeDir: string;
   /** The function a functions-image process serves (cli/function.ts); unused by `npm start`. */
@@ -229,6 +240,22 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'default quota: messages per second per device (`spec.limits.device.messagesPerSecond`); 0 = unlimited' }),
   variable({ name: 'MOORING_QUOTA_DEVICE_BYTES_PER_SECOND', key: 'quotaDeviceBytesPerSecond', default: '0', parse: rate,
     description: 'default quota: payload bytes per second per device (`spec.limits.device.bytesPerSecond`); 0 = unlimited' }),
+  variable({ name: 'MOORING_MAX_CONNECTIONS_PER_SOURCE', key: 'maxConnectionsPerSource', default: '1000', parse: nonNegativeInteger,
+    description: 'open connections from one source address, all device-facing listeners together (MQTT, HTTP, the integrations); more are reset at accept; 0: no bound ([docs/security.md](docs/security.md))' }),
+  variable({ name: 'MOORING_MAX_PENDING_HANDSHAKES', key: 'maxPendingHandshakes', default: '1000', parse: nonNegativeInteger,
+    description: 'accepted connections not open yet (TLS handshake, WebSocket upgrade, MQTT CONNECT, first HTTP request), all listeners together; more are reset at accept; 0: no bound' }),
+  variable({ name: 'MOORING_LIMIT_LOOPBACK', key: 'limitLoopback', default: '0', parse: flag,
+    description: 'apply the two bounds above to loopback sources (127.0.0.0/8, ::1) too; by default they are exempt (benchmarks, sidecar proxies)' }),
+  variable({ name: 'MOORING_HANDSHAKE_TIMEOUT_MS', key: 'handshakeTimeoutMs', default: '10000', parse: positiveInteger,
+    description: 'a TLS handshake, or a WebSocket upgrade request, must complete within this' }),
+  variable({ name: 'MOORING_HTTP_HEADERS_TIMEOUT_MS', key: 'httpHeadersTimeoutMs', default: '10000', parse: positiveInteger,
+    description: 'HTTP device endpoint, management API, ingress: a request\'s headers must arrive within this (else 408)' }),
+  variable({ name: 'MOORING_HTTP_REQUEST_TIMEOUT_MS', key: 'httpRequestTimeoutMs', default: '30000', parse: positiveInteger,
+    description: 'the same servers: the whole request, body included, must arrive within this (else 408)' }),
+  variable({ name: 'MOORING_MAX_OUTGOING_BYTES', key: 'maxOutgoingBytes', default: '1048576', parse: positiveInteger,
+    description: 'bytes a connection may have unsent (MQTT commands, the integrations\' streams); past it the client is disconnected as a slow consumer' }),
+  variable({ name: 'MOORING_WRITE_STALL_MS', key: 'writeStallMs', default: '30000', parse: positiveInteger,
+    description: 'an MQTT connection (device or integration) whose unsent bytes do not shrink for this long is disconnected as a slow consumer' }),
   variable({ name: 'MOORING_STOP_DRAIN_MS', key: 'stopDrainMs', default: '5000', parse: positiveInteger,
     description: 'embedded mode: on SIGTERM/SIGINT deliveries continue this long; what is left is spooled to `MOORING_DATA_DIR/spool/` and delivered first on the next start' }),
   variable({ name: 'MOORING_CONNECTION_TTL_MS', key: 'connectionTtlMs', default: '10000', parse: positiveInteger,

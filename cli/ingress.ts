@@ -11,6 +11,7 @@ import type { EventBus } from '../functions/ports/bus.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
 import { decodeHttp } from '../events/bindings/http.ts';
 import { answerObservability, type Observability } from '../connectors/metrics/index.ts';
+import { DEFAULT_HTTP_LIMITS, httpServerOptions, limitHttp, type HttpLimits } from '../connectors/net/http.ts';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -54,9 +55,12 @@ export async function startIngress(opts: {
   validate?: (event: CloudEvent) => void;
   /** Serves /metrics, /health/liveness and /health/readiness. */
   observability?: Observability;
+  /** Slowloris bounds (headers, whole request); default connectors/net/http.ts's. */
+  limits?: HttpLimits;
 }): Promise<Ingress> {
   const { bus, logger } = opts;
-  const server: Server = createServer((req, res) => {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  const server: Server = limitHttp(createServer(httpServerOptions(limits), (req, res) => {
     if (opts.observability && answerObservability(req, res, opts.observability)) return;
     if (req.method !== 'POST') {
       answer(res, req.method === 'GET' && req.url === '/health' ? 200 : 405, { error: 'method', message: 'POST a CloudEvent to /' });
@@ -77,7 +81,7 @@ export async function startIngress(opts: {
           answer(res, 500, { error: 'MOORING_INTERNAL', message: 'internal error' });
         }
       });
-  });
+  }), limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

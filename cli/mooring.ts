@@ -36,6 +36,7 @@ import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
+import { Admission } from '../connectors/net/admission.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
 import { QuotaLimiter, type Limits } from '../connectors/quotas/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
@@ -79,6 +80,8 @@ export interface Mooring {
   wsIntegration: WsIntegration;
   /** The process's one quota limiter (docs/quotas.md). */
   quotas: QuotaLimiter;
+  /** Admission at accept of every device-facing listener (connections per source, pending handshakes). */
+  admission: Admission;
   close(): Promise<void>;
 }
 
@@ -136,8 +139,8 @@ async function pem(value: string): Promise<string> {
 }
 
 /** The MQTT listeners of a server (gateway, integration): TCP, WebSocket, and TLS when a certificate is configured. */
-function listenersOf(config: Readonly<Config>, tls: ListenerOptions['tls'], port: number, wsPort: number, tlsPort: number): ListenerOptions {
-  return { host: config.host, port, wsPort, tlsPort: tls ? tlsPort : false, ...(tls ? { tls } : {}) };
+function listenersOf(config: Readonly<Config>, admission: Admission, tls: ListenerOptions['tls'], port: number, wsPort: number, tlsPort: number): ListenerOptions {
+  return { host: config.host, port, wsPort, tlsPort: tls ? tlsPort : false, admission, ...(tls ? { tls } : {}) };
 }
 
 /**
@@ -273,7 +276,14 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const ingress = await startIngress({
       host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),
       validate: assertValidEvent, observability: { metrics, ready: () => ready },
+      limits: { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs },
     });
+    // One admission for every device-facing listener: connections per source, pending handshakes.
+    const admission = new Admission({
+      maxPerSource: config.maxConnectionsPerSource, maxPending: config.maxPendingHandshakes,
+      limitLoopback: config.limitLoopback, handshakeTimeoutMs: config.handshakeTimeoutMs,
+    }, logger.child({ component: 'admission' }));
+    const outgoing = { maxWriteBuffer: config.maxOutgoingBytes, writeStallMs: config.writeStallMs };
     closers.push(() => ingress.close());
 
     // One quota limiter for every device port and command entry point of this process (docs/quotas.md).
@@ -284,13 +294,14 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, quotas,
-      listeners: listenersOf(config, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, quotas, ...outgoing,
+      listeners: listenersOf(config, admission, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
     const http = createHttpEndpoint({
       bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
-      maxCommandWaitSeconds: config.httpMaxCommandWait, quotas,
+      maxCommandWaitSeconds: config.httpMaxCommandWait, quotas, admission,
+      headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs,
       host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
@@ -333,12 +344,14 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const mqttIntegration = createMqttIntegration({
       bus, registry, source: streams, auth, sendCommand: quotas.commandGate((request) => commands.sendCommand(request), 'mqtt_integration'),
       logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      listeners: listenersOf(config, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
+      ...outgoing,
+      listeners: listenersOf(config, admission, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
     const mqttIntegrationAddresses = await mqttIntegration.listen();
     closers.push(() => mqttIntegration.close());
     const wsIntegration = await startWsIntegration({
       source: streams, auth, logger: logger.child({ component: 'ws-integration' }), port: config.wsIntegrationPort, host: config.host,
+      admission, maxWriteBuffer: config.maxOutgoingBytes,
     });
     closers.push(() => wsIntegration.close());
     const mi = mqttIntegrationAddresses;
@@ -367,7 +380,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
-      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration, quotas,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration, quotas, admission,
       close,
     };
   } catch (err) {

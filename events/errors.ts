@@ -40,6 +40,14 @@ export const errorCodes = {
     status: 429, mqtt: 0x97, retriable: true,
     summary: 'An application or device quota is exceeded (connections, messages/s, bytes/s, commands/s); HTTP answers carry `Retry-After`.',
   },
+  MOORING_CONNECTION_LIMIT: {
+    status: 503, mqtt: 0x97, retriable: true,
+    summary: 'A connection was refused at accept: too many open from its source address, or too many handshakes pending (the socket is reset).',
+  },
+  MOORING_SLOW_CONSUMER: {
+    status: 503, mqtt: 0x97, retriable: true,
+    summary: 'A client does not read what it is sent (commands, an integration stream): its outgoing queue passed its bound or stalled, and it was disconnected.',
+  },
   MOORING_UNAVAILABLE: {
     status: 503, mqtt: 0x80, retriable: true,
     summary: 'A dependency (Kafka, a subscriber, the bus) is unavailable for now.',

@@ -18,13 +18,15 @@ import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
 import { PublishExt } from '../../events/types.ts';
 import { resolveContentType } from '../../functions/content-type/sniff.ts';
-import { PskIndex, deviceTlsOptions, tlsInfoOf } from '../mqtt/listeners/tls.ts';
+import { PskIndex, deviceTlsOptions, dropFailedHandshakes, tlsInfoOf } from '../mqtt/listeners/tls.ts';
 import { startListening, type RunningListener } from '../mqtt/listeners/tcp.ts';
 import type { TlsInfo } from '../mqtt/core.ts';
 import { HttpAuth, type Authenticated, type Credentials } from './auth.ts';
 import { CommandWaiters, type Wait } from './commands.ts';
 import { resolveHttpOptions, type HttpEndpointOptions, type ResolvedHttpOptions } from './options.ts';
 import { readBody, sendError, sendStatus } from './respond.ts';
+import { Admission, opened } from '../net/admission.ts';
+import { httpServerOptions, limitHttp } from '../net/http.ts';
 import { parseV2, parseV3, portSchema, ttnPayload, type Uplink } from './ttn.ts';
 
 export interface HttpEndpointStats {
@@ -78,9 +80,11 @@ class Endpoint implements HttpEndpoint {
   private readonly waiters: CommandWaiters;
   private readonly listeners: RunningListener[] = [];
   private psk: PskIndex | undefined;
+  private readonly admission: Admission;
 
   constructor(options: HttpEndpointOptions) {
     this.opts = resolveHttpOptions(options);
+    this.admission = options.admission ?? new Admission({}, this.opts.logger);
     this.auth = new HttpAuth(this.opts);
     this.waiters = new CommandWaiters(this.opts);
   }
@@ -216,13 +220,15 @@ class Endpoint implements HttpEndpoint {
   async listen(): Promise<HttpAddresses> {
     const { opts } = this;
     const out: HttpAddresses = {};
+    const limits = { headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs };
+    // Slowloris bounds (connectors/net/http.ts), admission at accept, and a connection is open
+    // (no longer a pending handshake) once its first request arrived.
     const tune = (server: Server): void => {
-      server.requestTimeout = opts.requestTimeoutMs;
-      server.headersTimeout = Math.min(opts.requestTimeoutMs, 10_000);
-      server.keepAliveTimeout = 5_000;
-      server.on('clientError', (err: NodeJS.ErrnoException, socket) => clientError(err, socket));
+      limitHttp(server, limits);
+      this.admission.guard(server);
+      server.on('request', (req: IncomingMessage) => opened(req.socket));
     };
-    const options = { connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs), noDelay: true };
+    const options = httpServerOptions(limits);
     if (opts.port !== false) {
       const server = createServer(options, this.handler);
       tune(server);
@@ -233,9 +239,9 @@ class Endpoint implements HttpEndpoint {
     if (opts.tls !== undefined && opts.tlsPort !== false) {
       this.psk = new PskIndex(opts);
       await this.psk.refresh();
-      const server = createHttpsServer({ ...options, ...deviceTlsOptions(opts.tls, this.psk) }, this.handler);
+      const server = createHttpsServer({ ...options, ...deviceTlsOptions(opts.tls, this.psk, this.admission.limits.handshakeTimeoutMs) }, this.handler);
       server.on('secureConnection', (socket: TLSSocket) => { (socket as InfoSocket)[kTls] = tlsInfoOf(socket); });
-      server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'https handshake failed'));
+      dropFailedHandshakes(server, opts.logger, 'https');
       tune(server);
       const running = await startListening(server, opts.tlsPort, opts.host);
       this.listeners.push(running);
@@ -258,16 +264,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw new MooringError('MOORING_INVALID_REQUEST', `the channel ${JSON.stringify(segment)} is not valid percent-encoding`);
   }
-}
-
-/** A request node could not parse: a JSON answer with the precise status, then the connection ends. */
-function clientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
-  const code = status === 408 ? 'MOORING_TIMEOUT' : 'MOORING_INVALID_REQUEST';
-  const body = JSON.stringify({ error: code, message: `${reason}: ${err.message}` });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 export function createHttpEndpoint(options: HttpEndpointOptions): HttpEndpoint {

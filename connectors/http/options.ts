@@ -7,6 +7,7 @@ import { MooringError } from '../../events/errors.ts';
 import { devicePorts, type DevicePortOptions } from '../mqtt/options.ts';
 import type { ServerTls } from '../mqtt/listeners/tls.ts';
 import type { QuotaLimiter } from '../quotas/limiter.ts';
+import type { Admission } from '../net/admission.ts';
 
 export interface HttpEndpointOptions extends DevicePortOptions {
   /** Largest request body (bytes); beyond it 413 and nothing more is read. Default 64 KiB (Drogue). */
@@ -16,8 +17,12 @@ export interface HttpEndpointOptions extends DevicePortOptions {
   /** Publish-as decisions cached endpoint-wide: entries and lifetime. Default 4096, 30 s. */
   authzCacheSize?: number;
   authzCacheTtlMs?: number;
-  /** A request must arrive whole within this (ms): slow bodies are cut off. Default 30 000. */
+  /** A request must arrive whole within this (ms): slow bodies are cut off (408). Default 30 000. */
   requestTimeoutMs?: number;
+  /** A request's headers must arrive within this (ms) (408). Default 10 000. */
+  headersTimeoutMs?: number;
+  /** Admission at accept (connections per source, pending handshakes), shared by every device listener; default one of its own. */
+  admission?: Admission | undefined;
   /** Generates event ids. Default crypto.randomUUID. */
   newId?: () => string;
   /** Registered while a request waits with `ct`, so command dispatch routes to this instance. */
@@ -34,7 +39,7 @@ export interface HttpEndpointOptions extends DevicePortOptions {
   quotas?: QuotaLimiter | undefined;
 }
 
-export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls' | 'quotas'>>> & {
+export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls' | 'quotas' | 'admission'>>> & {
   readonly directory: ConnectionDirectory | undefined;
   readonly tls: ServerTls | undefined;
   readonly quotas: QuotaLimiter | undefined;
@@ -56,6 +61,7 @@ export function resolveHttpOptions(o: HttpEndpointOptions): ResolvedHttpOptions 
     authzCacheSize: Math.max(1, nonNegativeInt('authzCacheSize', o.authzCacheSize, 4096)),
     authzCacheTtlMs: nonNegativeInt('authzCacheTtlMs', o.authzCacheTtlMs, 30_000),
     requestTimeoutMs: Math.max(1, nonNegativeInt('requestTimeoutMs', o.requestTimeoutMs, 30_000)),
+    headersTimeoutMs: Math.max(1, nonNegativeInt('headersTimeoutMs', o.headersTimeoutMs, 10_000)),
     newId: o.newId ?? (() => crypto.randomUUID()),
     directory: o.directory,
     instanceId: o.instanceId ?? crypto.randomUUID(),

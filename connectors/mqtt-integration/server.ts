@@ -37,6 +37,9 @@ export interface MqttIntegrationOptions {
   logger?: Logger;
   maxPacketSize?: number;
   maxConnections?: number;
+  /** The outgoing queue's bound (bytes) and stall timeout (ms) of a connection; see MqttGatewayOptions. */
+  maxWriteBuffer?: number;
+  writeStallMs?: number;
   /** TCP `MOORING_MQTT_INTEGRATION_PORT` (18883), TLS 18884 with a certificate, WebSocket 18083. */
   listeners?: ListenerOptions;
 }
@@ -69,6 +72,7 @@ class Integration implements GatewayCore, MqttIntegration {
     this.opts = resolveOptions({
       bus: options.bus, registry: options.registry, logger: options.logger, maxPacketSize: options.maxPacketSize,
       maxConnections: options.maxConnections, listeners: options.listeners,
+      maxWriteBuffer: options.maxWriteBuffer, writeStallMs: options.writeStallMs,
       // TLS-PSK is for devices; the integration's TLS listener offers none (as Drogue's).
       pskKeyFor: async () => undefined,
     });

@@ -41,7 +41,9 @@ export class Subscription implements StreamMember {
   ) {}
 
   room(): number {
-    if (!this.ready || this.out.backlog > this.out.maxWriteBuffer) return 0;
+    // Flow control at half the bound: a slow reader gets events as it drains; the session closes
+    // a connection past the bound, or whose queue stalls (connectors/mqtt/session.ts).
+    if (!this.ready || this.out.backlog > this.out.maxWriteBuffer / 2) return 0;
     return this.qos === 1 ? this.out.room() : 1;
   }
 

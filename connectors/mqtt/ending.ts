@@ -64,6 +64,11 @@ export const End = {
   subscriptionIdentifiersNotSupported: reason('subscription identifiers not supported', RC.subscriptionIdentifiersNotSupported, true),
   internalError: reason('internal error', RC.unspecified, true),
   /**
+   * The client does not read what it is sent: its outgoing queue passed the bound, or stayed
+   * unflushed for the stall timeout. Closed without a DISCONNECT (it would not be read either).
+   */
+  slowConsumer: reason('slow consumer', NO_PACKET, true),
+  /**
    * The directory gave the device to another instance that said goodbye in this one's place (this
    * instance's lease ran out, or a claim forced it away): 0x8E, no Will, no disconnected event.
    */

@@ -15,6 +15,7 @@ import { authorizeAs as realAuthorizeAs } from '../../functions/authz/authorize-
 import { pskKeyFor as realPskKeyFor } from '../../functions/authz/psk.ts';
 import { MooringError } from '../../events/errors.ts';
 import type { QuotaLimiter } from '../quotas/limiter.ts';
+import type { Admission } from '../net/admission.ts';
 
 export type Authenticate = (req: AuthenticateRequest, registry: RegistryReader, clock: Clock) => Promise<AuthenticateOutcome>;
 export type AuthorizeAs = (req: AuthorizeAsRequest, registry: RegistryReader) => Promise<AuthorizeOutcome>;
@@ -30,6 +31,8 @@ export interface ListenerOptions {
   host?: string;
   /** Server certificate and key (PEM) for the TLS listener; client certificates are requested, optional. */
   tls?: Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciphers' | 'minVersion'>;
+  /** Admission at accept (connections per source, pending handshakes), shared by every device listener; default one per server. */
+  admission?: Admission;
 }
 
 /** What every device connector (MQTT gateway, HTTP endpoint) takes: ports and the authz functions. */
@@ -77,8 +80,13 @@ export interface MqttGatewayOptions extends DevicePortOptions {
   authzCacheTtlMs?: number;
   /** Resolution of the keep-alive / connect timers (ms). Default 1000. */
   timerResolutionMs?: number;
-  /** Commands are dropped for a connection with more than this many bytes unsent. Default 1 MiB. */
+  /**
+   * The bound of a connection's outgoing queue (bytes written, not yet flushed to the network;
+   * `MOORING_MAX_OUTGOING_BYTES`): past it the connection is closed as a slow consumer. Default 1 MiB.
+   */
   maxWriteBuffer?: number;
+  /** A connection whose outgoing queue does not shrink for this long (ms) is closed as a slow consumer (`MOORING_WRITE_STALL_MS`). Default 30 000. */
+  writeStallMs?: number;
   listeners?: ListenerOptions;
   /** Generates event ids. Default crypto.randomUUID. */
   newId?: () => string;
@@ -134,6 +142,7 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     authzCacheTtlMs: positiveInt('authzCacheTtlMs', o.authzCacheTtlMs, 30_000),
     timerResolutionMs: Math.max(1, positiveInt('timerResolutionMs', o.timerResolutionMs, 1000)),
     maxWriteBuffer: positiveInt('maxWriteBuffer', o.maxWriteBuffer, 1024 * 1024),
+    writeStallMs: Math.max(1, positiveInt('writeStallMs', o.writeStallMs, 30_000)),
     listeners: Object.freeze({ ...(o.listeners ?? {}) }),
     newId: o.newId ?? (() => crypto.randomUUID()),
     directory: o.directory,

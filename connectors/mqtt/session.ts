@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import type { Packet, UserProperties } from 'mqtt-packet';
 import type { MqttDialect } from '../../functions/ports/registry.ts';
 import type { QuotaTicket } from '../quotas/limiter.ts';
-import { isMooringError } from '../../events/errors.ts';
+import { isMooringError, MooringError } from '../../events/errors.ts';
+import { opened } from '../net/admission.ts';
 import { rfc3339 } from '../../events/time.ts';
 import { PacketType, decode, encode, frameLength } from './codec.ts';
 import type { ConnectionInfo, TlsInfo } from './core.ts';
@@ -87,6 +88,9 @@ export class Session implements SessionContext, AckSink {
   quota: QuotaTicket | undefined = undefined;
   quotaRefusals = 0;
   quotaSecond = 0;
+  /** Outgoing queue at the last sweep, and the tick it last was empty or shrank (host.ts: write stall). */
+  queueMark = 0;
+  queueTick = 0;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;
@@ -212,6 +216,7 @@ export class Session implements SessionContext, AckSink {
       process.nextTick(uncork, this);
     }
     this.stream.write(buf);
+    if (this.stream.writableLength > this.gw.opts.maxWriteBuffer) this.overflow();
   }
 
   sendPacket(packet: Packet): void {
@@ -220,6 +225,13 @@ export class Session implements SessionContext, AckSink {
 
   /** Bytes written but not yet flushed to the network. */
   get backlog(): number { return this.stream.writableLength; }
+
+  /** The outgoing queue passed its bound: the client does not read (commands, its stream). */
+  private overflow(): void {
+    const err = new MooringError('MOORING_SLOW_CONSUMER', `outgoing queue of ${this.backlog} bytes exceeds the bound of ${this.gw.opts.maxWriteBuffer}`);
+    this.gw.opts.logger.warn({ err: err.toJSON(), device: this.who?.device, client: this.remoteAddress }, 'mqtt slow consumer disconnected');
+    void this.end(End.slowConsumer, err.message);
+  }
 
   // ---- CONNECT ------------------------------------------------------------------------------
 
@@ -237,6 +249,7 @@ export class Session implements SessionContext, AckSink {
     this.will = e.will;
     this.clientMaxPacket = e.clientMaxPacket;
     this.state = CONNECTED;
+    opened(this.stream); // no longer a pending handshake (connectors/net/admission.ts)
     // The TLS facts served authentication; only the address is kept for logs.
     this.info = this.info?.remoteAddress !== undefined ? { remoteAddress: this.info.remoteAddress } : undefined;
     this.gw.register(this);
@@ -316,6 +329,7 @@ export class Session implements SessionContext, AckSink {
    */
   end(reason: EndReason, detail: string = reason.name): Promise<void> {
     if (this.finished !== undefined) return this.finished;
+    this.finished = ENDING; // a send below that overflows the queue does not end the session twice
     const plan = planEnd(reason, { v5: this.v5, connected: this.state === CONNECTED, hasWill: this.will !== undefined, announced: this.announced });
     if (reason.protocolError) this.gw.stats.protocolErrors++;
     if (plan.disconnect !== NO_PACKET) this.send(encode({ cmd: 'disconnect', reasonCode: plan.disconnect }, 5));
@@ -358,7 +372,7 @@ export class Session implements SessionContext, AckSink {
     const s = this.stream;
     if (this.corked) { this.corked = false; s.uncork(); }
     if (s.destroyed) return;
-    if (s.writableLength === 0 || s.writableEnded) {
+    if (s.writableLength === 0 || s.writableEnded || this.gw.opts.maxWriteBuffer < s.writableLength) {
       s.destroy();
       return;
     }
@@ -382,7 +396,6 @@ export class Session implements SessionContext, AckSink {
     response?: { topic: string; correlation: Buffer },
   ): boolean {
     if (this.state !== CONNECTED) return false;
-    if (this.backlog > this.gw.opts.maxWriteBuffer) return false;
     const packet: Packet = { cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 0, dup: false, retain: false };
     if (this.v5 && (contentType !== undefined || userProperties !== undefined)) {
       packet.properties = {};
@@ -396,9 +409,11 @@ export class Session implements SessionContext, AckSink {
     // [MQTT-3.1.2-24] never send a packet larger than the client's Maximum Packet Size; [MQTT-3.1.2-25] discard it.
     if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) return false;
     this.send(buf);
-    return true;
+    return this.finished === undefined; // false when this command overflowed the queue
   }
 }
+
+const ENDING: Promise<void> = Promise.resolve();
 
 function destroyStream(s: Duplex): void {
   if (!s.destroyed) s.destroy();

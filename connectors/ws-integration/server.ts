@@ -13,7 +13,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isMooringError } from '../../events/errors.ts';
+import { isMooringError, MooringError } from '../../events/errors.ts';
+import { Admission, opened } from '../net/admission.ts';
+import { httpServerOptions, limitHttp } from '../net/http.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import type { Delivery, StreamMember } from '../stream/group.ts';
 import { encodeForApplication } from '../stream/format.ts';
@@ -33,10 +35,19 @@ export interface WsIntegrationOptions {
   expiryCheckMs?: number;
   /** Frames written and not yet flushed per socket before it gets no more events (default 64). */
   window?: number;
+  /**
+   * Bytes a socket may have unsent (`MOORING_MAX_OUTGOING_BYTES`, default 1 MiB): past half it gets
+   * no more events until it drains, past the bound it is terminated as a slow consumer.
+   */
+  maxWriteBuffer?: number;
+  /** Admission at accept, shared by every device-facing listener; default one of its own. */
+  admission?: Admission | undefined;
 }
 
 export interface WsIntegration {
   readonly address: AddressInfo;
+  /** Open WebSockets. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -67,19 +78,30 @@ class Socket implements StreamMember {
   handle: StreamHandle | undefined;
   lastSeen = Date.now();
 
-  constructor(private readonly window: number, public user: IntegrationUser | undefined) {}
+  constructor(
+    private readonly window: number, private readonly maxWriteBuffer: number, private readonly logger: Logger,
+    public user: IntegrationUser | undefined,
+  ) {}
 
   room(): number {
-    return this.ws !== undefined && this.ws.readyState === this.ws.OPEN ? this.window - this.writing : 0;
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== ws.OPEN || ws.bufferedAmount > this.maxWriteBuffer / 2) return 0;
+    return this.window - this.writing;
   }
 
   send(d: Delivery): void {
+    const ws = this.ws!;
     this.writing++;
-    this.ws!.send(encodeForApplication(d.event).toString('utf8'), (err) => {
+    ws.send(encodeForApplication(d.event).toString('utf8'), (err) => {
       this.writing--;
       if (err === undefined || err === null) d.ack();
       this.handle?.group.pump();
     });
+    if (ws.bufferedAmount > this.maxWriteBuffer) {
+      const err = new MooringError('MOORING_SLOW_CONSUMER', `outgoing queue of ${ws.bufferedAmount} bytes exceeds the bound of ${this.maxWriteBuffer}`);
+      this.logger.warn({ err: err.toJSON() }, 'ws integration: slow consumer disconnected');
+      ws.terminate();
+    }
   }
 
   leave(): void {
@@ -94,9 +116,14 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
   const silenceMs = options.silenceMs ?? 10_000;
   const expiryCheckMs = options.expiryCheckMs ?? 90_000;
   const window = options.window ?? 64;
-  const server: Server = createServer((_req, res) => {
+  const maxWriteBuffer = options.maxWriteBuffer ?? 1024 * 1024;
+  const admission = options.admission ?? new Admission({}, logger);
+  // The upgrade request is bounded like any HTTP request (headers within the handshake timeout).
+  const limits = { headersTimeoutMs: admission.limits.handshakeTimeoutMs, requestTimeoutMs: admission.limits.handshakeTimeoutMs };
+  const server: Server = limitHttp(createServer(httpServerOptions(limits), (_req, res) => {
     res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'InvalidRequest', message: 'a WebSocket upgrade is required' }));
-  });
+  }), limits);
+  admission.guard(server);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -122,7 +149,7 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
       return answer(socket, 404, 'NotFound', `Resource not found: Application / ${path.application}`);
     }
     const group = url.searchParams.get('group_id') ?? undefined;
-    const member = new Socket(window, user);
+    const member = new Socket(window, maxWriteBuffer, logger, user);
     let failed = false;
     try {
       member.handle = await source.join({ application: path.application, group: group === '' ? undefined : group, channel: path.channel }, member);
@@ -132,6 +159,7 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
     }
     if (socket.destroyed) return member.leave();
     wss.handleUpgrade(req, socket, head, (ws) => {
+      opened(socket); // no longer a pending handshake
       if (failed) return ws.close(CLOSE.internalError, 'stream failed');
       serve(ws, member, path.application);
     });
@@ -186,6 +214,7 @@ export async function startWsIntegration(options: WsIntegrationOptions): Promise
   });
   return {
     address: server.address() as AddressInfo,
+    get connections() { return wss.clients.size; },
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((done) => wss.close(() => done()));

@@ -3,6 +3,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionInfo } from '../core.ts';
+import type { Admission } from '../../net/admission.ts';
 
 export interface RunningListener {
   readonly address: AddressInfo;
@@ -17,10 +18,11 @@ export type StreamHandler = (stream: Duplex, info: ConnectionInfo) => void;
  */
 const NO_INFO: ConnectionInfo = Object.freeze({});
 
-export function listenTcp(handle: StreamHandler, port: number, host?: string): Promise<RunningListener> {
+export function listenTcp(handle: StreamHandler, port: number, host: string | undefined, admission: Admission): Promise<RunningListener> {
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    handle(socket, NO_INFO);
+    if (!socket.destroyed) handle(socket, NO_INFO);
   });
+  admission.guard(server);
   return startListening(server, port, host);
 }
 

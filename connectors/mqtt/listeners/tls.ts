@@ -5,13 +5,17 @@
 // ahead of time, refreshed on every registry change and every minute; an identity not yet known
 // is looked up in the background so that the client's retry succeeds.
 
-import { createServer, DEFAULT_CIPHERS, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { splitIdentity } from '../../../functions/authz/device-view.ts';
 import type { ResolvedOptions } from '../options.ts';
 import type { TlsInfo } from '../core.ts';
 import { startListening, type RunningListener, type StreamHandler } from './tcp.ts';
+import type { Admission } from '../../net/admission.ts';
 
-/** TLS 1.2 PSK suites (the defaults have none). */
+/**
+ * TLS 1.2 PSK suites (the defaults have none): AEAD, or CBC with SHA-2 for constrained devices;
+ * no SHA-1 MAC.
+ */
 const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305:PSK-AES128-CBC-SHA256:PSK-AES256-CBC-SHA384';
 
 /**
@@ -21,11 +25,18 @@ const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-PO
  */
 const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
 
-function defaultCiphers(): string {
-  // node's defaults end with `!PSK`, which would remove the PSK suites for good, even listed after it.
-  const rest = DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_') && c !== '!PSK').join(':');
-  return `${TLS13_SUITES}:${rest}:${PSK_CIPHERS}`;
-}
+/**
+ * TLS 1.2 certificate suites: forward secrecy (ECDHE, DHE) with AEAD only. node's defaults (OpenSSL
+ * `HIGH`) also take static-RSA key exchange and CBC with SHA-1 (e.g. AES128-SHA,
+ * ECDHE-RSA-AES128-SHA); those, 3DES, RC4, NULL and export suites are refused.
+ */
+const TLS12_SUITES = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305', 'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384',
+].join(':');
+
+/** The default suites of every TLS listener: TLS 1.3, then the strong TLS 1.2 ones, then PSK. */
+export const DEFAULT_SUITES = `${TLS13_SUITES}:${TLS12_SUITES}:${PSK_CIPHERS}`;
 
 /**
  * Whether the handshake really used the pre-shared key. node calls pskCallback as soon as a
@@ -138,12 +149,14 @@ export type ServerTls = Pick<SecureContextOptions, 'cert' | 'key' | 'ca' | 'ciph
  * The secure-server options of a device listener (MQTT over TLS, HTTPS): client certificates
  * requested but optional, PSK identities answered from `psk`. Shared by every TLS listener.
  */
-export function deviceTlsOptions(tls: ServerTls, psk: PskIndex) {
+export function deviceTlsOptions(tls: ServerTls, psk: PskIndex, handshakeTimeoutMs: number) {
   return {
     ...tls,
+    // A handshake not done in time is dropped (node's own default is 120 s).
+    handshakeTimeout: handshakeTimeoutMs,
     // TLS 1.0 and 1.1 are refused whatever node's own default (flags such as --tls-min-v1.0).
     minVersion: tls.minVersion ?? 'TLSv1.2',
-    ciphers: tls.ciphers ?? defaultCiphers(),
+    ciphers: tls.ciphers ?? DEFAULT_SUITES,
     honorCipherOrder: true,
     requestCert: true,
     rejectUnauthorized: false,
@@ -154,6 +167,17 @@ export function deviceTlsOptions(tls: ServerTls, psk: PskIndex) {
       return key;
     },
   };
+}
+
+/**
+ * Logs a failed or timed-out handshake and drops its socket: node leaves a socket whose handshake
+ * timed out (`handshakeTimeout`) open once a 'tlsClientError' listener exists.
+ */
+export function dropFailedHandshakes(server: import('node:tls').Server, logger: ResolvedOptions['logger'], what: string): void {
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    logger.debug({ err: err.message }, `${what} tls handshake failed`);
+    socket.destroy();
+  });
 }
 
 /** What the handshake proved: the PSK identity (when the key was used), else the client's chain. */
@@ -174,14 +198,16 @@ export async function listenTls(
   host: string | undefined,
   tls: ServerTls,
   opts: ResolvedOptions,
+  admission: Admission,
 ): Promise<RunningListener> {
   const psk = new PskIndex(opts);
   await psk.refresh();
-  const server = createServer(deviceTlsOptions(tls, psk), (socket: TLSSocket) => {
+  const server = createServer(deviceTlsOptions(tls, psk, admission.limits.handshakeTimeoutMs), (socket: TLSSocket) => {
     const info = tlsInfoOf(socket);
     handle(socket, socket.remoteAddress !== undefined ? { tls: info, remoteAddress: socket.remoteAddress } : { tls: info });
   });
-  server.on('tlsClientError', (err) => opts.logger.debug({ err: err.message }, 'mqtt tls handshake failed'));
+  admission.guard(server);
+  dropFailedHandshakes(server, opts.logger, 'mqtt');
   const running = await startListening(server, port, host);
   return {
     address: running.address,

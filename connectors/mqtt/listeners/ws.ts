@@ -5,11 +5,16 @@
 import { createServer } from 'node:http';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { startListening, type RunningListener, type StreamHandler } from './tcp.ts';
+import { Admission, carriedBy } from '../../net/admission.ts';
+import { httpServerOptions, limitHttp } from '../../net/http.ts';
 
-export async function listenWs(handle: StreamHandler, port: number, host?: string): Promise<RunningListener> {
-  const server = createServer((_req, res) => {
+export async function listenWs(handle: StreamHandler, port: number, host?: string, admission: Admission = new Admission()): Promise<RunningListener> {
+  // The upgrade request is bounded like any HTTP request (headers within the handshake timeout).
+  const limits = { headersTimeoutMs: admission.limits.handshakeTimeoutMs, requestTimeoutMs: admission.limits.handshakeTimeoutMs };
+  const server = limitHttp(createServer(httpServerOptions(limits), (_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: MQTT over WebSocket only\n');
-  });
+  }), limits);
+  admission.guard(server);
   const wss = new WebSocketServer({
     server,
     perMessageDeflate: false,
@@ -18,6 +23,7 @@ export async function listenWs(handle: StreamHandler, port: number, host?: strin
   wss.on('connection', (ws, req) => {
     ws.on('message', onTextFrame);
     const stream = createWebSocketStream(ws);
+    carriedBy(stream, req.socket);
     const remoteAddress = req.socket.remoteAddress;
     handle(stream, remoteAddress !== undefined ? { remoteAddress } : {});
   });
