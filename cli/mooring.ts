@@ -36,6 +36,7 @@ import { applicationEventsTopic } from '../connectors/kafka/topics.ts';
 import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
+import type { Tracer } from '../functions/ports/tracing.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
 import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint } from '../connectors/directory/index.ts';
@@ -95,13 +96,23 @@ export interface StartOptions {
  * topic holds structured-mode records, cheaper to write and read (its readers are ours; the
  * application-facing topics and the push sinks stay binary, Drogue's wire).
  */
-async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined): Promise<EventBus> {
-  if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
+async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined,
+  tracer: Tracer | undefined): Promise<EventBus> {
+  if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }), tracer });
   const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
   return new KafkaEventBus({
     brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, soleWriter: true, recordMode: 'structured',
-    logger: logger.child({ component: 'kafka' }),
+    logger: logger.child({ component: 'kafka' }), tracer,
   });
+}
+
+/** Spans exported over OTLP when an endpoint is configured; without one the SDK is not even loaded. */
+export async function openTracer(config: Readonly<Config>, serviceName: string, closers: Array<() => Promise<void>>): Promise<Tracer | undefined> {
+  if (config.otlpEndpoint === undefined) return undefined;
+  const { createOtlpTracer } = await import('../connectors/tracing/index.ts');
+  const tracer = createOtlpTracer({ endpoint: config.otlpEndpoint, serviceName });
+  closers.push(() => tracer.shutdown());
+  return tracer;
 }
 
 /**
@@ -189,7 +200,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const push = new Map<string, PushTrigger>();
     closers.push(async () => { for (const p of push.values()) await p.sink.close(); });
     const triggers = await loadTriggers(config.knativeDir);
-    const bus = opts.bus ?? await createBus(config, logger, triggers[0]);
+    const tracer = await openTracer(config, 'mooring-gateway', closers);
+    const bus = opts.bus ?? await createBus(config, logger, triggers[0], tracer);
     // Embedded mode: a stop drains, then spools what is left; the next start restores it first.
     const spoolable = spoolableOf(bus);
     const spool = spoolable
@@ -267,12 +279,12 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId, replies: commands.receiveReply,
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, tracer,
       listeners: listenersOf(config, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
     const http = createHttpEndpoint({
-      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
+      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId, tracer,
       maxCommandWaitSeconds: config.httpMaxCommandWait,
       host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });

@@ -209,7 +209,7 @@ export class KafkaEventBus implements EventBus {
     const o = this.options;
     // Throws on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
-      sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
+      sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats, tracer: o.tracer,
     });
     // A subscriber with its own consumer group (an application's stream) reads where it says.
     const own = engine.subscriber.consumer;

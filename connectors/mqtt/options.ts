@@ -2,6 +2,7 @@
 // resolved object is frozen). Ports (bus, registry, logger, clock) and the authz functions are
 // injected; the authz functions default to the real ones from functions/authz.
 
+import type { Tracer } from '../../functions/ports/tracing.ts';
 import type { SecureContextOptions } from 'node:tls';
 import type { EventBus } from '../../functions/ports/bus.ts';
 import type { RegistryReader } from '../../functions/ports/registry.ts';
@@ -92,9 +93,12 @@ export interface MqttGatewayOptions extends DevicePortOptions {
   queue?: CommandQueue | undefined;
   /** Request/response commands: where devices' answers on `command/reply/<id>` go. */
   replies?: ReplyReceiver | undefined;
+  /** Spans of publishes (an OTLP endpoint is configured); without one only the traceparent ids. */
+  tracer?: Tracer | undefined;
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies'>>> & {
+export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies' | 'tracer'>>> & {
+  readonly tracer: Tracer | undefined;
   readonly listeners: Readonly<ListenerOptions>;
   readonly directory: ConnectionDirectory | undefined;
   readonly queue: CommandQueue | undefined;
@@ -134,5 +138,6 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     instanceId: o.instanceId ?? crypto.randomUUID(),
     queue: o.queue,
     replies: o.replies,
+    tracer: o.tracer,
   });
 }

@@ -134,6 +134,14 @@ export interface DeliveryStats {
   dropped: number;
   /** Events handed to in-process Triggers without a bus hop. */
   fused: number;
+  /** Attempts after the first, to subscribers and dead-letter sinks. */
+  retries: number;
+  /**
+   * Final outcomes of deliveries to subscribers outside the process (push sinks, Knative
+   * Services) by status: `2xx` delivered, the HTTP status of the last failed attempt, `network`
+   * (no response: refused, reset, timed out).
+   */
+  remoteDeliveries: Record<string, number>;
 }
 
 /** Knative retries these statuses and network errors; any other failure is final at once. */
