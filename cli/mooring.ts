@@ -37,6 +37,7 @@ import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
 import type { Tracer } from '../functions/ports/tracing.ts';
+import { verifiedSecretsOf } from '../functions/authz/verified-secrets.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
 import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint } from '../connectors/directory/index.ts';
@@ -271,7 +272,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     let ready = false;
     const ingress = await startIngress({
       host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),
-      validate: assertValidEvent, observability: { metrics, ready: () => ready },
+      // Not ready while the bus backend is out of reach: a Service then sends new devices elsewhere.
+      validate: assertValidEvent, observability: { metrics, ready: () => ready && (bus.capabilities.health?.reachable() ?? true) },
     });
     closers.push(() => ingress.close());
 
@@ -307,6 +309,10 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(() => http.close());
     metrics.gateway(() => gateway.stats);
     metrics.bus(() => bus.stats());
+    const health = bus.capabilities.health;
+    if (health) metrics.busHealth(health);
+    metrics.commands(() => commands.outcomes());
+    metrics.authCache(() => verifiedSecretsOf(registry).stats());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());

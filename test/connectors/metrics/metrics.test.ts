@@ -14,17 +14,7 @@ import { DEMO_APPLICATION, DEMO_DEVICE, DEMO_PASSWORD } from '../../../connector
 import type { CloudEvent } from '../../../events/cloudevent.ts';
 import { silentLogger } from '../../../functions/ports/runtime.ts';
 import { waitFor } from '../../helpers/http-app.ts';
-
-/** `name{labels} value` lines of a Prometheus text exposition → value by `name{labels}`. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
+import { samples } from './samples.ts';
 
 test('after traffic, /metrics has the documented series with the right counts; health answers', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mooring-metrics-'));
