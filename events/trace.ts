@@ -53,7 +53,9 @@ export function newTraceId(): string {
 
 /** The traceparent of a new, sampled trace. */
 export function newTraceparent(): string {
-  return `00-${newTraceId()}-${newSpanId()}-01`;
+  const hex = randomHex(24);
+  if (hex.startsWith(ZERO_TRACE) || hex.endsWith(ZERO_SPAN)) return `00-${newTraceId()}-${newSpanId()}-01`;
+  return `00-${hex.slice(0, 32)}-${hex.slice(32)}-01`;
 }
 
 /** A traceparent from its parts (version 00). */
@@ -61,13 +63,8 @@ export function formatTraceparent(c: TraceContext): string {
   return `00-${c.traceId}-${c.spanId}-${c.flags}`;
 }
 
-function isLowerHex(s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
-  }
-  return true;
-}
+// version-traceid-parentid-flags; a later version (not ff) may carry more after a `-`.
+const TRACEPARENT_FORM = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
 /**
  * The trace context of a `traceparent` value, or undefined when it is not valid (§3.2): version
@@ -75,15 +72,19 @@ function isLowerHex(s: string, from: number, to: number): boolean {
  * more after a `-`; trace id and parent id lower-case hex and not all zero.
  */
 export function parseTraceparent(value: unknown): TraceContext | undefined {
-  if (typeof value !== 'string' || value.length < 55) return undefined;
-  if (value[2] !== '-' || value[35] !== '-' || value[52] !== '-') return undefined;
-  if (!isLowerHex(value, 0, 2) || value.startsWith('ff')) return undefined;
-  if (value.startsWith('00') ? value.length !== 55 : value.length > 55 && value[55] !== '-') return undefined;
-  if (!isLowerHex(value, 3, 35) || !isLowerHex(value, 36, 52) || !isLowerHex(value, 53, 55)) return undefined;
-  const traceId = value.slice(3, 35);
-  const spanId = value.slice(36, 52);
+  if (typeof value !== 'string') return undefined;
+  const m = TRACEPARENT_FORM.exec(value);
+  if (m === null || m[1] === 'ff' || (m[1] === '00' && m[5] !== undefined)) return undefined;
+  const traceId = m[2]!;
+  const spanId = m[3]!;
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId, flags: value.slice(53, 55) };
+  return { traceId, spanId, flags: m[4]! };
+}
+
+/** True for a valid version-00 traceparent (the form Mooring writes), without allocating. */
+export function isTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && value.length === 55 && TRACEPARENT_FORM.test(value)
+    && value.startsWith('00') && !value.startsWith(ZERO_TRACE, 3) && !value.startsWith(ZERO_SPAN, 36);
 }
 
 /**
@@ -93,8 +94,9 @@ export function parseTraceparent(value: unknown): TraceContext | undefined {
 export function ingressTraceparent(given: string | readonly string[] | undefined): string {
   const one = Array.isArray(given) ? given[0] : given;
   if (one !== undefined) {
+    if (isTraceparent(one)) return one;
     const c = parseTraceparent(one);
-    if (c !== undefined) return one.length === 55 && one.startsWith('00') ? one : formatTraceparent(c);
+    if (c !== undefined) return formatTraceparent(c);
   }
   return newTraceparent();
 }

@@ -11,7 +11,7 @@ import { isJsonContentType as isJsonMediaType } from '../media.ts';
 import { checkContext, dataBuffer, invalid, type Binding, type BindingOptions, type Message, type MutableEvent } from './binding.ts';
 import { extensionFromText, extensionText, MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from './extensions.ts';
 import { percentDecode, percentEncode } from './percent.ts';
-import { parseTraceparent, TRACEPARENT } from '../trace.ts';
+import { isTraceparent, TRACEPARENT } from '../trace.ts';
 import { BATCH_JSON, decodeBatch, decodeStructured, encodeBatch, encodeStructured, STRUCTURED_JSON } from './structured.ts';
 
 /** Request or response headers as node delivers them (lower-case names). */
@@ -118,7 +118,7 @@ export function encodeHttpBinary(event: CloudEvent, types: ExtensionTypes = MOOR
  */
 function traceHeader(event: CloudEvent): string | undefined {
   const v = event.extensions[TRACEPARENT];
-  return typeof v === 'string' && parseTraceparent(v) !== undefined ? v : undefined;
+  return isTraceparent(v) ? v : undefined;
 }
 
 /**
