@@ -15,7 +15,7 @@ import { createResolver, startEmbeddedBroker } from '../connectors/knative/resol
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
 import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint } from '../connectors/http/index.ts';
-import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
+import { createPushSink, HttpTransport, pushTargetsFromRegistry, triggerTimeoutOf, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
@@ -245,7 +245,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       }
       for (const [app, endpoint] of desired) {
         if (push.has(app)) continue;
-        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url }, { brokers, template: appTemplate });
+        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url, timeout: triggerTimeoutOf(endpoint) }, { brokers, template: appTemplate });
         const sink = createPushSink({ endpoint, transport, logger: logger.child({ application: app }) });
         const dls = trigger.delivery?.deadLetterSink;
         await bus.addTrigger(trigger, sink, dls ? resolve(dls, trigger) : undefined);

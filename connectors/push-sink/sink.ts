@@ -96,6 +96,16 @@ export function pushEndpointOf(app: Application): PushEndpoint | undefined {
   return endpoint;
 }
 
+/**
+ * The endpoint's timeout as the ISO 8601 duration of its push Trigger's `delivery.timeout`
+ * (AppTriggerValues.timeout); undefined when it sets none or an invalid one (the sink refuses that).
+ */
+export function triggerTimeoutOf(endpoint: PushEndpoint): string | undefined {
+  if (endpoint.timeout === undefined) return undefined;
+  const ms = parseDuration(endpoint.timeout);
+  return ms === undefined || ms <= 0 ? undefined : `PT${ms / 1000}S`;
+}
+
 /** The applications that want push delivery (pushEndpointOf). */
 export async function pushTargetsFromRegistry(registry: RegistryReader): Promise<Array<{ application: string; endpoint: PushEndpoint }>> {
   const targets: Array<{ application: string; endpoint: PushEndpoint }> = [];
