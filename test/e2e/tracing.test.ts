@@ -2,7 +2,8 @@
 // `npm start` wires them: a trace id sent by an MQTT 5 device (user property `traceparent`) and by
 // an HTTP device (`traceparent` header) reaches the application's push endpoint as the
 // `ce-traceparent` extension and the `traceparent` header with the same trace id, through
-// normalize, content-type and the bus; a device without one gets a fresh valid trace. With MOORING_OTLP_ENDPOINT (embedded run), a real
+// normalize, content-type and the bus, and to an MQTT integration subscriber; a device without one
+// gets a fresh valid trace. With MOORING_OTLP_ENDPOINT (embedded run), a real
 // HTTP receiver decodes the OTLP/HTTP JSON export and finds the spans of that trace.
 
 import { suite } from 'uvu';
@@ -144,6 +145,23 @@ function tracingSuite(mode: 'embedded' | 'kafka'): void {
     assert.ok(ta && tb, 'valid traceparents');
     assert.is.not(ta.traceId, tb.traceId);
     assert.is(a.headers.traceparent, a.headers['ce-traceparent']);
+  });
+
+  t('the MQTT integration\'s subscriber gets the event with the device\'s trace id', async () => {
+    // The application has no owner: an anonymous consumer may subscribe (Drogue's rule).
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mooring.mqttIntegrationAddresses.mqtt!.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    try {
+      const got: Array<Record<string, unknown>> = [];
+      sub.on('message', (_topic, payload) => got.push(JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+      await sub.subscribeAsync(`app/${app}`, { qos: 1 });
+      const sent = newTraceparent();
+      await publishV5('integration-traced', { traceparent: sent });
+      const e = await waitFor('the event at the integration', () => got.find((x) => JSON.stringify(x.data).includes('integration-traced')), 30_000);
+      console.log(`integration: sent ${sent}, event traceparent ${String(e.traceparent)}`);
+      assert.is(parseTraceparent(e.traceparent)?.traceId, parseTraceparent(sent)!.traceId);
+    } finally {
+      await sub.endAsync();
+    }
   });
 
   t.run();
