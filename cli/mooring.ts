@@ -37,6 +37,7 @@ import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
 import type { Tracer } from '../functions/ports/tracing.ts';
+import { openTracer } from './tracing.ts';
 import { verifiedSecretsOf } from '../functions/authz/verified-secrets.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
@@ -107,14 +108,6 @@ async function createBus(config: Readonly<Config>, logger: Logger, broker: { nam
   });
 }
 
-/** Spans exported over OTLP when an endpoint is configured; without one the SDK is not even loaded. */
-export async function openTracer(config: Readonly<Config>, serviceName: string, closers: Array<() => Promise<void>>): Promise<Tracer | undefined> {
-  if (config.otlpEndpoint === undefined) return undefined;
-  const { createOtlpTracer } = await import('../connectors/tracing/index.ts');
-  const tracer = createOtlpTracer({ endpoint: config.otlpEndpoint, serviceName });
-  closers.push(() => tracer.shutdown());
-  return tracer;
-}
 
 /**
  * On Kafka the KafkaSink `mooring-dead-letter` is its topic (the record goes there before the

@@ -4,6 +4,7 @@
 // (Knative delivery spec, isRetriableStatus); per-device order holds because the bus delivers
 // each partitionkey serially and this queue is FIFO.
 
+import { traceIdOf } from '../../events/trace.ts';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { type Subscriber } from '../../functions/ports/bus.ts';
 import type { Application, ApplicationSpec, RegistryReader } from '../../functions/ports/registry.ts';
@@ -69,7 +70,7 @@ export function createPushSink(opts: PushSinkOptions): PushSink {
     try {
       return await transport.send(url, event, sendOpts);
     } catch (err) {
-      logger.debug({ id: event.id, status: (err as MooringError).upstreamStatus, err: (err as Error).message }, 'push delivery failed');
+      logger.debug({ id: event.id, trace: traceIdOf(event), status: (err as MooringError).upstreamStatus, err: (err as Error).message }, 'push delivery failed');
       throw err;
     } finally {
       release();

@@ -8,8 +8,6 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,32 +19,7 @@ import { newTraceparent, parseTraceparent } from '../../events/trace.ts';
 import { startRecordingApp, waitFor, type RecordingApp, type Received } from '../helpers/http-app.ts';
 import { ensureKafka, uniqueName } from '../helpers/kafka.ts';
 import { writeRegistry } from '../helpers/faults.ts';
-
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
-
-/** An OTLP/HTTP receiver: `POST /v1/traces` with the JSON encoding, spans collected. */
-async function startOtlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; close(): Promise<void> }> {
-  const spans: OtlpSpan[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      assert.is(req.url, '/v1/traces');
-      assert.ok(String(req.headers['content-type']).startsWith('application/json'));
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
-      };
-      for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    spans,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+import { startOtlpReceiver } from '../helpers/otlp.ts';
 
 function traceIdOfHeader(h: string | string[] | undefined): string | undefined {
   return parseTraceparent(typeof h === 'string' ? h : undefined)?.traceId;
