@@ -20,7 +20,8 @@ test('after traffic, /metrics has the documented series with the right counts; h
   const dir = mkdtempSync(join(tmpdir(), 'mooring-metrics-'));
   const received: CloudEvent[] = [];
   const mooring = await startMooring(configFromEnv({}, {
-    dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0, demoSinkPort: 0,
+    mqttIntegrationPort: 0, mqttIntegrationWsPort: 0, wsIntegrationPort: 0,
   }), { logger: silentLogger, onDemoEvent: (e) => received.push(e) });
   let closing: Promise<void> | undefined;
   try {
