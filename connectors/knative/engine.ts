@@ -100,9 +100,13 @@ export class TriggerEngine {
    * One event through this Trigger: the subscriber with retries; after the last failed attempt
    * the dead-letter sink, with the same retries and backoff. Never throws.
    */
-  async deliver(event: CloudEvent): Promise<Outcome> {
-    if (this.tracer === undefined) return this.deliverOnce(event);
-    const span = eventSpan(this.tracer, `deliver ${this.id}`, event, { 'mooring.subscriber': this.destination });
+  deliver(event: CloudEvent): Promise<Outcome> {
+    // Not async: without a tracer no promise is added per delivery.
+    return this.tracer === undefined ? this.deliverOnce(event) : this.deliverTraced(event, this.tracer);
+  }
+
+  private async deliverTraced(event: CloudEvent, tracer: Tracer): Promise<Outcome> {
+    const span = eventSpan(tracer, `deliver ${this.id}`, event, { 'mooring.subscriber': this.destination });
     const o = await this.deliverOnce(event);
     span?.end(o.kind === 'done' ? undefined : o.kind);
     return o;
