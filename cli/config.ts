@@ -86,6 +86,8 @@ export interface Config {
   kubeNamespace: string;
   /** The controller's full resync period. */
   controllerResyncMs: number;
+  /** OTLP/HTTP traces URL spans are exported to; undefined: no spans, only the traceparent ids. */
+  otlpEndpoint: string | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -298,6 +300,8 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'the controller: every application and owned Trigger is reconciled again this often (besides each registry change)' }),
   variable({ name: 'PORT', key: 'port', default: '8080', parse: portNumber,
     description: 'the port `npm run function` listens on (Knative Serving sets it for a Service); `npm run controller` serves `/metrics` and `/health/*` on it' }),
+  variable({ name: 'MOORING_OTLP_ENDPOINT', key: 'otlpEndpoint', default: undefined, parse: httpUrl,
+    description: 'OTLP/HTTP traces URL (e.g. `http://collector:4318/v1/traces`): spans of publishes and deliveries are exported there (OTLP/HTTP JSON); unset: no spans, events still carry `traceparent`' }),
 ]);
 
 /** Checks that span variables. */

@@ -5,11 +5,15 @@
 import { FileRegistry } from '../connectors/registry/index.ts';
 import { main } from '../functions/runtime/main.ts';
 import { configFromEnv, configWarnings, describeStartError } from './config.ts';
+import { openTracer } from './tracing.ts';
 
 async function start(): Promise<void> {
   const config = configFromEnv();
   for (const warning of configWarnings()) console.error(`mooring function: warning: ${warning}`);
+  // Spans of the function's deliveries; exported every 5 s (what is buffered at a stop is lost).
+  const tracer = await openTracer(config, `mooring-function-${config.functionName ?? 'none'}`, []);
   await main({
+    tracer,
     registry: () => FileRegistry.open({ path: config.registryPath, dataDir: config.dataDir }),
     functionName: config.functionName,
     port: config.port,

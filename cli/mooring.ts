@@ -15,7 +15,7 @@ import { createResolver, startEmbeddedBroker } from '../connectors/knative/resol
 import { brokerDeliveries, loadTriggers, readManifests, renderAppTrigger } from '../connectors/knative/triggers.ts';
 import { createMqttGateway, type GatewayAddresses, type MqttGateway } from '../connectors/mqtt/index.ts';
 import { createHttpEndpoint, type HttpAddresses, type HttpEndpoint } from '../connectors/http/index.ts';
-import { createPushSink, HttpTransport, pushTargetsFromRegistry, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
+import { createPushSink, HttpTransport, pushTargetsFromRegistry, triggerTimeoutOf, type PushEndpoint, type PushSink } from '../connectors/push-sink/index.ts';
 import { normalize } from '../functions/normalize/index.ts';
 import { contentType } from '../functions/content-type/index.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
@@ -37,6 +37,9 @@ import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
 import { Admission } from '../connectors/net/admission.ts';
+import type { Tracer } from '../functions/ports/tracing.ts';
+import { openTracer } from './tracing.ts';
+import { verifiedSecretsOf } from '../functions/authz/verified-secrets.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
 import { QuotaLimiter, type Limits } from '../connectors/quotas/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
@@ -101,14 +104,16 @@ export interface StartOptions {
  * topic holds structured-mode records, cheaper to write and read (its readers are ours; the
  * application-facing topics and the push sinks stay binary, Drogue's wire).
  */
-async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined): Promise<EventBus> {
-  if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }) });
+async function createBus(config: Readonly<Config>, logger: Logger, broker: { namespace: string; broker: string } | undefined,
+  tracer: Tracer | undefined): Promise<EventBus> {
+  if (!config.kafkaBrokers) return new InMemoryEventBus({ logger: logger.child({ component: 'broker' }), tracer });
   const { KafkaEventBus } = await import('../connectors/kafka/bus.ts');
   return new KafkaEventBus({
     brokers: config.kafkaBrokers, namespace: broker?.namespace, broker: broker?.broker, soleWriter: true, recordMode: 'structured',
-    logger: logger.child({ component: 'kafka' }),
+    logger: logger.child({ component: 'kafka' }), tracer,
   });
 }
+
 
 /**
  * On Kafka the KafkaSink `mooring-dead-letter` is its topic (the record goes there before the
@@ -205,7 +210,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const push = new Map<string, PushTrigger>();
     closers.push(async () => { for (const p of push.values()) await p.sink.close(); });
     const triggers = await loadTriggers(config.knativeDir);
-    const bus = opts.bus ?? await createBus(config, logger, triggers[0]);
+    const tracer = await openTracer(config, 'mooring-gateway', closers);
+    const bus = opts.bus ?? await createBus(config, logger, triggers[0], tracer);
     // Embedded mode: a stop drains, then spools what is left; the next start restores it first.
     const spoolable = spoolableOf(bus);
     const spool = spoolable
@@ -248,7 +254,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       }
       for (const [app, endpoint] of desired) {
         if (push.has(app)) continue;
-        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url }, { brokers, template: appTemplate });
+        const trigger = await renderAppTrigger({ app, endpoint: endpoint.url, timeout: triggerTimeoutOf(endpoint) }, { brokers, template: appTemplate });
         const sink = createPushSink({ endpoint, transport, logger: logger.child({ application: app }) });
         const dls = trigger.delivery?.deadLetterSink;
         await bus.addTrigger(trigger, sink, dls ? resolve(dls, trigger) : undefined);
@@ -275,7 +281,8 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     let ready = false;
     const ingress = await startIngress({
       host: config.host, port: config.ingressPort, bus, logger: logger.child({ component: 'ingress' }),
-      validate: assertValidEvent, observability: { metrics, ready: () => ready },
+      // Not ready while the bus backend is out of reach: a Service then sends new devices elsewhere.
+      validate: assertValidEvent, observability: { metrics, ready: () => ready && (bus.capabilities.health?.reachable() ?? true) },
       limits: { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs },
     });
     // One admission for every device-facing listener: connections per source, pending handshakes.
@@ -294,12 +301,12 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, quotas, ...outgoing,
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, quotas, tracer, ...outgoing,
       listeners: listenersOf(config, admission, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
     const http = createHttpEndpoint({
-      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
+      bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId, tracer,
       maxCommandWaitSeconds: config.httpMaxCommandWait, quotas, admission,
       headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs,
       host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
@@ -323,6 +330,10 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     closers.push(() => http.close());
     metrics.gateway(() => gateway.stats);
     metrics.bus(() => bus.stats());
+    const health = bus.capabilities.health;
+    if (health) metrics.busHealth(health);
+    metrics.commands(() => commands.outcomes());
+    metrics.authCache(() => verifiedSecretsOf(registry).stats());
     // Registry changes made here: Drogue's registry events, and io.drogue.registry.v1 to the application.
     const stopChangeEvents = publishRegistryChanges(registry, bus, { instance: config.instance, newId: randomUUID, clock: systemClock, logger: logger.child({ component: 'registry-events' }) });
     closers.push(async () => stopChangeEvents());

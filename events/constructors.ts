@@ -5,6 +5,7 @@
 import type { CloudEvent, ExtensionValue } from './cloudevent.ts';
 import { CommandExt, EventTypes, PublishExt } from './types.ts';
 import { STAGE_EXTENSION, Stage } from './stage.ts';
+import { TRACEPARENT } from './trace.ts';
 
 const HEX = '0123456789ABCDEF';
 const ALNUM = /^[A-Za-z0-9]*$/;
@@ -92,6 +93,8 @@ export interface PublishInit extends Base {
   dataschema?: string | undefined;
   /** The application's and the sender's registry uids (normalize carries them on). */
   uids?: Uids | undefined;
+  /** W3C trace context (events/trace.ts): the `traceparent` extension every later hop carries on. */
+  traceparent?: string | undefined;
 }
 
 /** io.mooring.publish.v1: a raw publish; source and partition key are the sender's. */
@@ -112,6 +115,7 @@ export function publishEvent(init: PublishInit): CloudEvent {
   }
   if (init.device !== undefined) extensions[PublishExt.device] = init.device;
   if (init.uids !== undefined) putUids(extensions, init.uids, false);
+  if (init.traceparent !== undefined) extensions[TRACEPARENT] = init.traceparent;
   const event: Mutable<CloudEvent> = {
     specversion: '1.0',
     id: init.id,

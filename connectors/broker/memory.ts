@@ -7,6 +7,7 @@
 // Not durable: what is queued when the process ends is lost (Kafka is the durable adapter),
 // unless `keep` is set: then what stopping triggers leave goes there (connectors/knative/spool.ts).
 
+import type { Tracer } from '../../functions/ports/tracing.ts';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { MooringError } from '../../events/errors.ts';
 import type {
@@ -38,6 +39,8 @@ export interface InMemoryEventBusOptions {
   /** Hand replies to in-process triggers without a queue hop (default true). */
   fusion?: boolean;
   logger?: Logger;
+  /** A span per delivery (an OTLP endpoint is configured). */
+  tracer?: Tracer | undefined;
 }
 
 /** A publish waiting for room in a full bus. */
@@ -60,6 +63,7 @@ export class InMemoryEventBus implements EventBus, RunnerHost {
   private readonly concurrency: number;
   private readonly sleep: Sleep;
   private readonly logger: Logger;
+  private readonly tracer: Tracer | undefined;
   private readonly deliveryStats = newDeliveryStats();
   private readonly fusion: Fusion;
   readonly capabilities: BusCapabilities = { kind: 'memory', spool: this };
@@ -81,6 +85,7 @@ export class InMemoryEventBus implements EventBus, RunnerHost {
     if (!(this.capacity > 0) || !(this.concurrency > 0)) throw new Error('capacity and concurrency must be positive');
     this.sleep = options.sleep ?? realSleep;
     this.logger = options.logger ?? silentLogger;
+    this.tracer = options.tracer;
     this.fusion = new Fusion(() => (this.closed ? [] : this.engines), options.fusion ?? true, this.deliveryStats);
   }
 
@@ -245,7 +250,7 @@ export class InMemoryEventBus implements EventBus, RunnerHost {
     const id = `${trigger.namespace}/${trigger.name}`;
     if (this.runners.has(id)) throw new Error(`trigger ${id} is already added; remove it first`);
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
-      sleep: this.sleep, logger: this.logger.child({ trigger: id }), stats: this.deliveryStats,
+      sleep: this.sleep, logger: this.logger.child({ trigger: id }), stats: this.deliveryStats, tracer: this.tracer,
     });
     this.runners.set(id, new TriggerRunner(this, engine, this.concurrency));
     this.rebuild();

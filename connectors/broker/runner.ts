@@ -2,6 +2,7 @@
 // `partitionkey` one at a time in publish order, different keys concurrently up to a bound; an
 // event the engine keeps (its dead-letter sink down) stays at the head of its lane.
 
+import { traceIdOf } from '../../events/trace.ts';
 import { partitionKey, type CloudEvent } from '../../events/cloudevent.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 import type { TriggerEngine } from '../knative/engine.ts';
@@ -87,7 +88,7 @@ export class TriggerRunner {
   /** An event a fused delivery kept: it joins this trigger's queue, counted like a published one. */
   keep(event: CloudEvent): void {
     if (this.stopped) {
-      if (!this.bus.leftover(this.engine.id, event)) this.logger.warn({ id: event.id }, 'event dropped: the trigger stopped');
+      if (!this.bus.leftover(this.engine.id, event)) this.logger.warn({ id: event.id, trace: traceIdOf(event) }, 'event dropped: the trigger stopped');
       return;
     }
     this.enqueue(this.bus.envelope(event));
@@ -117,10 +118,10 @@ export class TriggerRunner {
       } else {
         // Aborted, or kept by a trigger that is stopping: not final, so it goes to `keep`.
         const spooled = this.bus.leftover(this.engine.id, envelope.event);
-        this.logger.warn({ id: envelope.event.id }, spooled ? 'delivery abandoned: the trigger stopped; event kept' : 'delivery abandoned: the trigger stopped');
+        this.logger.warn({ id: envelope.event.id, trace: traceIdOf(envelope.event) }, spooled ? 'delivery abandoned: the trigger stopped; event kept' : 'delivery abandoned: the trigger stopped');
       }
     } catch (e) {
-      this.logger.error({ err: e, id: envelope.event.id }, 'delivery failed unexpectedly');
+      this.logger.error({ err: e, id: envelope.event.id, trace: traceIdOf(envelope.event) }, 'delivery failed unexpectedly');
     } finally {
       if (!kept) {
         lane.items.shift();

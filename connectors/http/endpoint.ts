@@ -13,6 +13,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { withAttributes, type CloudEvent } from '../../events/cloudevent.ts';
+import { ingressTraceparent } from '../../events/trace.ts';
+import { ingressTrace } from '../../functions/ports/tracing.ts';
 import { publishEvent } from '../../events/constructors.ts';
 import { MooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
@@ -146,11 +148,14 @@ class Endpoint implements HttpEndpoint {
     if (!decision.ok) throw new MooringError('MOORING_REJECTED', decision.message);
     const application = who.application.metadata.name;
     const sender = who.device.metadata.name;
+    // The device's trace (its `traceparent` header) when valid, else a new one.
+    const { traceparent, span } = ingressTrace(opts.tracer, 'http publish', req.headers.traceparent,
+      opts.tracer && { 'url.path': `/v1/${channel}`, 'mooring.application': application, 'mooring.device': sender });
     const event = publishEvent({
       id: opts.newId(), time: rfc3339(opts.clock.now()), application, sender, topic: channel,
       payload: body, contentType, dialect: 'plainTopic', endpoint: 'http',
       device: target.name, dataschema: param(query, 'data_schema'),
-      uids: { applicationUid: who.application.metadata.uid, senderUid: who.device.metadata.uid },
+      uids: { applicationUid: who.application.metadata.uid, senderUid: who.device.metadata.uid }, traceparent,
     });
     // Waiting starts before the event leaves: a command sent in reaction to it is not missed.
     let wait: Wait | undefined;
@@ -160,8 +165,10 @@ class Endpoint implements HttpEndpoint {
     }
     try {
       await opts.bus.publish(event);
+      span?.end();
     } catch (err) {
       wait?.cancel();
+      span?.end(err instanceof Error ? err.message : String(err));
       throw err;
     }
     this.stats.accepted++;
@@ -211,6 +218,7 @@ class Endpoint implements HttpEndpoint {
       payload: payload.data, contentType: payload.contentType, dialect: 'plainTopic', endpoint: 'http',
       device: target.name, dataschema: param(query, 'data_schema') ?? portSchema(about, uplink.port),
       uids: { applicationUid: who.application.metadata.uid, senderUid: who.device.metadata.uid },
+      traceparent: ingressTraceparent(req.headers.traceparent),
     }), { extensions });
     await opts.bus.publish(event);
     this.stats.accepted++;

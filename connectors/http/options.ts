@@ -3,6 +3,7 @@
 // MQTT gateway's defaults (devicePorts: the real authz functions of functions/authz).
 
 import type { ConnectionDirectory } from '../../functions/ports/directory.ts';
+import type { Tracer } from '../../functions/ports/tracing.ts';
 import { MooringError } from '../../events/errors.ts';
 import { devicePorts, type DevicePortOptions } from '../mqtt/options.ts';
 import type { ServerTls } from '../mqtt/listeners/tls.ts';
@@ -37,9 +38,12 @@ export interface HttpEndpointOptions extends DevicePortOptions {
   tls?: ServerTls | undefined;
   /** The process's quota limiter (connectors/quotas), shared with the MQTT gateway. Default none. */
   quotas?: QuotaLimiter | undefined;
+  /** Spans of publishes (an OTLP endpoint is configured); without one only the traceparent ids. */
+  tracer?: Tracer | undefined;
 }
 
-export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls' | 'quotas' | 'admission'>>> & {
+export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls' | 'quotas' | 'admission' | 'tracer'>>> & {
+  readonly tracer: Tracer | undefined;
   readonly directory: ConnectionDirectory | undefined;
   readonly tls: ServerTls | undefined;
   readonly quotas: QuotaLimiter | undefined;
@@ -64,6 +68,7 @@ export function resolveHttpOptions(o: HttpEndpointOptions): ResolvedHttpOptions 
     headersTimeoutMs: Math.max(1, nonNegativeInt('headersTimeoutMs', o.headersTimeoutMs, 10_000)),
     newId: o.newId ?? (() => crypto.randomUUID()),
     directory: o.directory,
+    tracer: o.tracer,
     instanceId: o.instanceId ?? crypto.randomUUID(),
     port: o.port ?? 8088,
     tlsPort: o.tlsPort ?? 8443,

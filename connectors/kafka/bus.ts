@@ -29,6 +29,7 @@ import { BatchingProducer } from './producer.ts';
 import { LagGate } from './lag-gate.ts';
 import { brokerTopic, triggerGroupId } from './topics.ts';
 import { resolveOptions, type KafkaEventBusOptions, type ResolvedOptions } from './options.ts';
+import { KafkaProbe } from './health.ts';
 
 export type { KafkaEventBusOptions } from './options.ts';
 
@@ -54,7 +55,14 @@ export class KafkaEventBus implements EventBus {
   private readonly gate: LagGate;
   /** Per partitionkey, the last fused publish until its records are queued: keeps each key's order. */
   private readonly tails = new Map<string, Promise<void>>();
-  readonly capabilities: BusCapabilities = { kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events) };
+  private readonly probe: KafkaProbe;
+  readonly capabilities: BusCapabilities = {
+    kind: 'kafka', topics: (topic, events) => this.publishTo(topic, events),
+    health: {
+      reachable: () => this.probe.reachable,
+      consumerLag: () => [...this.triggers.values()].map((c) => ({ group: c.groupId, lag: c.lag })),
+    },
+  };
 
   stats(): DeliveryStats { return { ...this.deliveryStats }; }
 
@@ -77,6 +85,7 @@ export class KafkaEventBus implements EventBus {
     });
     this.encodeBroker = kafkaEncoder(o.recordMode, o.typedExtensions);
     this.encodeBinary = kafkaEncoder('binary', o.typedExtensions);
+    this.probe = new KafkaProbe({ brokers: o.brokers, clientId: o.clientId });
     this.gate = new LagGate(() => this.triggers.values(), o.maxLag, o.lagStallMs);
     this.fusion = new Fusion(() => this.engines, o.fusion, this.deliveryStats, this.inProcessAtPublishOnly);
   }
@@ -209,7 +218,7 @@ export class KafkaEventBus implements EventBus {
     const o = this.options;
     // Throws on a Trigger Knative's webhook would refuse: addTrigger rejects with it.
     const engine = new TriggerEngine(trigger, subscriber, deadLetter, {
-      sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats,
+      sleep: o.sleep, logger: this.logger.child({ trigger: key }), stats: this.deliveryStats, tracer: o.tracer,
     });
     // A subscriber with its own consumer group (an application's stream) reads where it says.
     const own = engine.subscriber.consumer;
@@ -323,6 +332,7 @@ export class KafkaEventBus implements EventBus {
     // Consumers first: their in-flight deliveries may still publish replies.
     await Promise.all(consumers.map((c) => c.stop()));
     await this.producer.close();
+    await this.probe.close();
   }
 }
 

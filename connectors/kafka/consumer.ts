@@ -216,6 +216,9 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
    * Records this Trigger has still to make final, as of the last fetch of each partition (the
    * log may have grown since): what the Kafka bus's backpressure bounds.
    */
+  /** Its consumer group. */
+  get groupId(): string { return this.options.groupId; }
+
   get lag(): number {
     let n = 0;
     for (const [partition, end] of this.logEnd) n += Math.max(0, end - (this.nextFinal.get(partition) ?? end));

@@ -1,5 +1,6 @@
 // The options of KafkaEventBus (./bus.ts), with their defaults.
 
+import type { Tracer } from '../../functions/ports/tracing.ts';
 import { realSleep, type Sleep } from '../knative/delivery.ts';
 import type { TriggerSpec } from '../../functions/ports/bus.ts';
 import { MooringError } from '../../events/errors.ts';
@@ -88,9 +89,11 @@ export interface KafkaEventBusOptions {
    */
   shareInProcess?: boolean;
   logger?: Logger;
+  /** A span per delivery (an OTLP endpoint is configured). */
+  tracer?: Tracer | undefined;
 }
 
-export type ResolvedOptions = Required<Omit<KafkaEventBusOptions, 'topic' | 'groupId'>> & Pick<KafkaEventBusOptions, 'topic' | 'groupId'>;
+export type ResolvedOptions = Required<Omit<KafkaEventBusOptions, 'topic' | 'groupId' | 'tracer'>> & Pick<KafkaEventBusOptions, 'topic' | 'groupId' | 'tracer'>;
 
 export function resolveOptions(o: KafkaEventBusOptions): ResolvedOptions {
   if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new MooringError('MOORING_INVALID_CONFIG', 'KafkaEventBus: brokers must list at least one host:port');

@@ -13,6 +13,8 @@ import {
   type DeliveryStats, type SubscriberInput, type SubscriberRef, type TriggerSpec,
 } from '../../functions/ports/bus.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
+import { eventSpan, type Tracer } from '../../functions/ports/tracing.ts';
+import { traceIdOf } from '../../events/trace.ts';
 import {
   backoffDelay, compileDelivery, deadLetterEvent, deliverWithRetry, destinationAddress, failureData,
   type DeliveryPolicy, type Sleep,
@@ -42,7 +44,7 @@ const KEPT_MIN_MS = 200;
 const KEPT_MAX_MS = 5000;
 
 export function newDeliveryStats(): DeliveryStats {
-  return { deadLettered: 0, deadLetterFailures: 0, dropped: 0, fused: 0 };
+  return { deadLettered: 0, deadLetterFailures: 0, dropped: 0, fused: 0, retries: 0, remoteDeliveries: {} };
 }
 
 export interface EngineOptions {
@@ -50,6 +52,8 @@ export interface EngineOptions {
   logger: Logger;
   /** The bus's counters, shared by its Triggers. */
   stats: DeliveryStats;
+  /** A span per delivery (an OTLP endpoint is configured). */
+  tracer?: Tracer | undefined;
 }
 
 export class TriggerEngine {
@@ -63,6 +67,7 @@ export class TriggerEngine {
   private readonly abort = new AbortController();
   private readonly sleep: Sleep;
   private readonly stats: DeliveryStats;
+  private readonly tracer: Tracer | undefined;
   readonly logger: Logger;
 
   /** Throws on a Trigger Knative's webhook would refuse (bad filter or delivery spec). */
@@ -77,6 +82,7 @@ export class TriggerEngine {
     this.sleep = options.sleep;
     this.stats = options.stats;
     this.logger = options.logger;
+    this.tracer = options.tracer;
     // Every retry waiting out its backoff listens on this signal; their number is bounded by the
     // transport's concurrency, so node's leak warning (at 10) would be a false alarm.
     setMaxListeners(0, this.abort.signal);
@@ -94,16 +100,34 @@ export class TriggerEngine {
    * One event through this Trigger: the subscriber with retries; after the last failed attempt
    * the dead-letter sink, with the same retries and backoff. Never throws.
    */
-  async deliver(event: CloudEvent): Promise<Outcome> {
+  deliver(event: CloudEvent): Promise<Outcome> {
+    // Not async: without a tracer no promise is added per delivery.
+    return this.tracer === undefined ? this.deliverOnce(event) : this.deliverTraced(event, this.tracer);
+  }
+
+  private async deliverTraced(event: CloudEvent, tracer: Tracer): Promise<Outcome> {
+    const span = eventSpan(tracer, `deliver ${this.id}`, event, { 'mooring.subscriber': this.destination });
+    const o = await this.deliverOnce(event);
+    span?.end(o.kind === 'done' ? undefined : o.kind);
+    return o;
+  }
+
+  private async deliverOnce(event: CloudEvent): Promise<Outcome> {
     const signal = this.abort.signal;
     const outcome = await deliverWithRetry(event, this.subscriber.call, this.policy, { sleep: this.sleep, signal });
+    const stats = this.stats;
+    if (outcome.attempts > 1) stats.retries += outcome.attempts - 1;
+    if (!this.subscriber.inProcess && (outcome.delivered || !outcome.aborted)) {
+      const status = outcome.delivered ? '2xx' : outcome.status === undefined ? 'network' : String(outcome.status);
+      stats.remoteDeliveries[status] = (stats.remoteDeliveries[status] ?? 0) + 1;
+    }
     if (outcome.delivered) {
       const reply = outcome.reply;
       if (reply === undefined) return DONE;
       return { kind: 'done', replies: Array.isArray(reply) ? reply : [reply] };
     }
     if (outcome.aborted) return ABORTED;
-    const log = { id: event.id, type: event.type, status: outcome.status, attempts: outcome.attempts, err: outcome.lastError };
+    const log = { id: event.id, trace: traceIdOf(event), type: event.type, status: outcome.status, attempts: outcome.attempts, err: outcome.lastError };
     if (!this.deadLetter) {
       this.stats.dropped++;
       this.logger.warn(log, 'delivery failed; no dead-letter sink, event dropped');
@@ -112,6 +136,7 @@ export class TriggerEngine {
     this.logger.warn(log, 'delivery failed; sending to the dead-letter sink');
     const dead = deadLetterEvent(event, { status: outcome.status, data: failureData(outcome.lastError) }, this.destination);
     const d = await deliverWithRetry(dead, this.deadLetter.call, this.policy, { sleep: this.sleep, signal });
+    if (d.attempts > 1) stats.retries += d.attempts - 1;
     if (d.delivered) {
       this.stats.deadLettered++;
       return DONE;
@@ -120,11 +145,11 @@ export class TriggerEngine {
     if (!isRetriableStatus(d.status)) {
       // A sink that refuses the event for good cannot be helped by waiting.
       this.stats.dropped++;
-      this.logger.error({ id: event.id, status: d.status, err: d.lastError }, 'the dead-letter sink refused the event; dropped');
+      this.logger.error({ id: event.id, trace: log.trace, status: d.status, err: d.lastError }, 'the dead-letter sink refused the event; dropped');
       return DONE;
     }
     this.stats.deadLetterFailures++;
-    this.logger.error({ id: event.id, status: d.status, attempts: d.attempts, err: d.lastError },
+    this.logger.error({ id: event.id, trace: log.trace, status: d.status, attempts: d.attempts, err: d.lastError },
       'dead-letter sink unavailable; the event is kept and tried again later');
     return KEPT;
   }

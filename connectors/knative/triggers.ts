@@ -119,6 +119,12 @@ export interface AppTriggerValues {
   app: string;
   /** Its push endpoint URL ({{endpoint}}). */
   endpoint: string;
+  /**
+   * The endpoint's own timeout (`spec.knative.endpoint.timeout`) as an ISO 8601 duration: it
+   * replaces the template's per-attempt `delivery.timeout`, so the cluster's Knative waits as long
+   * as the embedded push sink does.
+   */
+  timeout?: string | undefined;
 }
 
 const PLACEHOLDER = /\{\{\s*([a-z]+)\s*\}\}/g;
@@ -149,6 +155,10 @@ export async function renderAppTriggerManifest(values: AppTriggerValues, templat
   const docs = renderTemplate(await readFile(template, 'utf8'), { app: values.app, endpoint: values.endpoint }, template);
   const trigger = docs.find((d) => d.kind === 'Trigger');
   if (!trigger) throw new Error(`${template}: no Trigger document`);
+  if (values.timeout !== undefined) {
+    const spec = trigger.spec ?? {};
+    trigger.spec = { ...spec, delivery: { ...(spec.delivery as Record<string, unknown> | undefined), timeout: values.timeout } };
+  }
   return trigger;
 }
 

@@ -14,7 +14,7 @@ import { isMooringError } from '../../events/errors.ts';
 import type { Application, RegistryStore } from '../../functions/ports/registry.ts';
 import { silentLogger, type Logger } from '../../functions/ports/runtime.ts';
 import { renderAppTriggerManifest, type Manifest } from '../knative/triggers.ts';
-import { pushEndpointOf } from '../push-sink/index.ts';
+import { pushEndpointOf, triggerTimeoutOf, type PushEndpoint } from '../push-sink/index.ts';
 import { apiMessage, apiStatus, type TriggerObject, type TriggersApi } from './triggers-api.ts';
 
 /** The finalizer the controller holds on an application with a Trigger (Drogue's operators: `kafka-topic`). */
@@ -104,8 +104,8 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
   const ownedTriggers = async (app: string): Promise<TriggerObject[]> =>
     (LABEL_VALUE.test(app) ? triggers.list(`${MANAGED_BY_LABEL}=${MANAGED_BY},${APPLICATION_LABEL}=${app}`) : []);
 
-  async function desiredTrigger(app: Application, url: string): Promise<Manifest> {
-    const manifest = await renderAppTriggerManifest({ app: app.metadata.name, endpoint: url }, o.template);
+  async function desiredTrigger(app: Application, endpoint: PushEndpoint): Promise<Manifest> {
+    const manifest = await renderAppTriggerManifest({ app: app.metadata.name, endpoint: endpoint.url, timeout: triggerTimeoutOf(endpoint) }, o.template);
     const metadata = manifest.metadata ?? {};
     return {
       ...manifest,
@@ -162,7 +162,7 @@ export async function startTriggerController(o: ControllerOptions): Promise<Trig
     const at = now().toISOString().replace(/\.\d+Z$/, 'Z');
     let condition: Condition = { type: TRIGGER_READY, status: 'True', lastTransitionTime: at, reason: 'TriggerApplied' };
     try {
-      await applyTrigger(app, await desiredTrigger(app, endpoint.url));
+      await applyTrigger(app, await desiredTrigger(app, endpoint));
     } catch (err) {
       const status = apiStatus(err);
       // The API server refused the Trigger itself (invalid, forbidden): say so; anything else is retried.

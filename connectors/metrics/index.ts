@@ -6,7 +6,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { DeliveryStats } from '../../functions/ports/bus.ts';
+import type { BusHealth, DeliveryStats } from '../../functions/ports/bus.ts';
+import type { VerifiedSecretStats } from '../../functions/authz/verified-secrets.ts';
 
 /** The MQTT gateway's counters (connectors/mqtt GatewayStats). */
 export interface GatewayCounters {
@@ -34,6 +35,12 @@ export interface Metrics {
   quotas(refusals: () => ReadonlyArray<{ kind: string; protocol: string; count: number }>): void;
   /** Adds the controller's series. */
   controller(stats: () => Readonly<ControllerCounters>): void;
+  /** Adds the bus backend's reachability and its consumer groups' lag (Kafka). */
+  busHealth(health: BusHealth): void;
+  /** Adds the command outcomes (commands sent through the API and the integrations). */
+  commands(outcomes: () => Readonly<Record<string, number>>): void;
+  /** Adds the verified-secrets cache of device authentication (functions/authz/verified-secrets.ts). */
+  authCache(stats: () => Readonly<VerifiedSecretStats>): void;
 }
 
 export function createMetrics(): Metrics {
@@ -59,6 +66,10 @@ export function createMetrics(): Metrics {
   const gauge = (name: string, help: string, read: () => number) => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
+  /** A gauge per label set; label sets gone since the last scrape disappear. */
+  const labelledGauge = (name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>) => {
+    new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [l, v] of read()) this.set(l, v); } });
+  };
 
   return {
     registry,
@@ -81,6 +92,23 @@ export function createMetrics(): Metrics {
       counter('mooring_bus_dead_lettered_total', 'Events that reached a dead-letter sink.', [], () => [[{}, stats().deadLettered]]);
       counter('mooring_bus_dead_letter_failures_total', 'Rounds in which the dead-letter sink failed after its retries (the event was kept).', [], () => [[{}, stats().deadLetterFailures]]);
       counter('mooring_bus_dropped_total', 'Events dropped: failed without a dead-letter sink, or refused for good by it.', [], () => [[{}, stats().dropped]]);
+      counter('mooring_bus_retries_total', 'Delivery attempts after the first, to subscribers and dead-letter sinks.', [], () => [[{}, stats().retries]]);
+      counter('mooring_bus_deliveries_total', 'Final outcomes of deliveries to subscribers outside the process (push sinks) by status: 2xx, the last HTTP status, network.',
+        ['status'], () => Object.entries(stats().remoteDeliveries).map(([status, n]) => [{ status }, n]));
+    },
+    busHealth(health) {
+      gauge('mooring_bus_reachable', '1 while the bus backend (Kafka) answers its probe, else 0; readiness follows it.', () => (health.reachable() ? 1 : 0));
+      labelledGauge('mooring_bus_consumer_lag', 'Records a consumer group of this process has still to make final (as of its last fetch).',
+        ['group'], () => health.consumerLag().map(({ group, lag }) => [{ group }, lag]));
+    },
+    commands(outcomes) {
+      counter('mooring_commands_total', 'Commands sent through the API and the integrations by outcome: delivered, queued, offline, external, refused.',
+        ['outcome'], () => Object.entries(outcomes()).map(([outcome, n]) => [{ outcome }, n]));
+    },
+    authCache(stats) {
+      counter('mooring_auth_cache_lookups_total', 'Device secret verifications by result: hit (answered from the verified-secrets cache), miss (hashed).',
+        ['result'], () => { const s = stats(); return [[{ result: 'hit' }, s.hits], [{ result: 'miss' }, s.misses]]; });
+      gauge('mooring_auth_cache_entries', 'Verified secrets cached.', () => stats().size);
     },
     quotas(refusals) {
       counter('mooring_quota_refusals_total', 'Admissions refused over an application or device quota (MQTT 3.1.1: publishes held back).', ['kind', 'protocol'],

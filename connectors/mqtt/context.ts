@@ -77,7 +77,8 @@ export interface SessionContext {
   /** Counts a bus publish; input stops when the per-connection limit is reached. */
   busStarted(): void;
   busSettled(): void;
-  logBusError(err: unknown, what: string): void;
+  /** `about`: fields of the event's log line (its id, its trace id). */
+  logBusError(err: unknown, what: string, about?: object): void;
 }
 
 /** What a session needs from the gateway that owns it. */

@@ -36,6 +36,8 @@ export interface PublishFields {
   contentType?: string | undefined;
   payloadFormat?: boolean | undefined;
   userProperties?: UserProperties | undefined;
+  /** The event's W3C trace context (events/trace.ts). */
+  traceparent?: string | undefined;
 }
 
 /** User properties as a JSON array of [key, value] pairs (mqtt-packet groups repeated keys). */
@@ -65,6 +67,7 @@ export function publishEvent(id: string, time: string, who: SessionIdentity, p: 
     payloadFormat: p.payloadFormat === undefined ? undefined : p.payloadFormat ? 1 : 0,
     userProperties: p.userProperties === undefined ? undefined : userPropertiesJson(p.userProperties),
     uids: who.uids,
+    traceparent: p.traceparent,
   });
 }
 

@@ -2,6 +2,7 @@
 // resolved object is frozen). Ports (bus, registry, logger, clock) and the authz functions are
 // injected; the authz functions default to the real ones from functions/authz.
 
+import type { Tracer } from '../../functions/ports/tracing.ts';
 import type { SecureContextOptions } from 'node:tls';
 import type { EventBus } from '../../functions/ports/bus.ts';
 import type { RegistryReader } from '../../functions/ports/registry.ts';
@@ -105,9 +106,12 @@ export interface MqttGatewayOptions extends DevicePortOptions {
   quotas?: QuotaLimiter | undefined;
   /** v5: publishes refused over quota within one second before DISCONNECT 0x96 (0 = never). Default 100. */
   quotaDisconnectAfter?: number;
+  /** Spans of publishes (an OTLP endpoint is configured); without one only the traceparent ids. */
+  tracer?: Tracer | undefined;
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies' | 'quotas'>>> & {
+export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies' | 'quotas' | 'tracer'>>> & {
+  readonly tracer: Tracer | undefined;
   readonly listeners: Readonly<ListenerOptions>;
   readonly directory: ConnectionDirectory | undefined;
   readonly queue: CommandQueue | undefined;
@@ -151,5 +155,6 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     replies: o.replies,
     quotas: o.quotas,
     quotaDisconnectAfter: positiveInt('quotaDisconnectAfter', o.quotaDisconnectAfter, 100),
+    tracer: o.tracer,
   });
 }

@@ -297,9 +297,9 @@ export class Session implements SessionContext, AckSink {
     }
   }
 
-  logBusError(err: unknown, what: string): void {
+  logBusError(err: unknown, what: string, about?: object): void {
     const level = isMooringError(err, 'MOORING_BUS_FULL') ? 'warn' : 'error';
-    this.gw.opts.logger[level]({ err: err instanceof Error ? err.message : String(err), device: this.who?.device, what }, 'bus refused an event');
+    this.gw.opts.logger[level]({ err: err instanceof Error ? err.message : String(err), device: this.who?.device, what, ...about }, 'bus refused an event');
   }
 
   // ---- publish-as decisions -----------------------------------------------------------------

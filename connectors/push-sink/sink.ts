@@ -4,6 +4,7 @@
 // (Knative delivery spec, isRetriableStatus); per-device order holds because the bus delivers
 // each partitionkey serially and this queue is FIFO.
 
+import { traceIdOf } from '../../events/trace.ts';
 import type { CloudEvent } from '../../events/cloudevent.ts';
 import { type Subscriber } from '../../functions/ports/bus.ts';
 import type { Application, ApplicationSpec, RegistryReader } from '../../functions/ports/registry.ts';
@@ -69,7 +70,7 @@ export function createPushSink(opts: PushSinkOptions): PushSink {
     try {
       return await transport.send(url, event, sendOpts);
     } catch (err) {
-      logger.debug({ id: event.id, status: (err as MooringError).upstreamStatus, err: (err as Error).message }, 'push delivery failed');
+      logger.debug({ id: event.id, trace: traceIdOf(event), status: (err as MooringError).upstreamStatus, err: (err as Error).message }, 'push delivery failed');
       throw err;
     } finally {
       release();
@@ -94,6 +95,16 @@ export function pushEndpointOf(app: Application): PushEndpoint | undefined {
   const endpoint = app.spec.knative?.endpoint;
   if (!endpoint?.url || app.spec.core?.disabled || app.metadata.deletionTimestamp) return undefined;
   return endpoint;
+}
+
+/**
+ * The endpoint's timeout as the ISO 8601 duration of its push Trigger's `delivery.timeout`
+ * (AppTriggerValues.timeout); undefined when it sets none or an invalid one (the sink refuses that).
+ */
+export function triggerTimeoutOf(endpoint: PushEndpoint): string | undefined {
+  if (endpoint.timeout === undefined) return undefined;
+  const ms = parseDuration(endpoint.timeout);
+  return ms === undefined || ms <= 0 ? undefined : `PT${ms / 1000}S`;
 }
 
 /** The applications that want push delivery (pushEndpointOf). */

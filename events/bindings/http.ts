@@ -11,6 +11,7 @@ import { isJsonContentType as isJsonMediaType } from '../media.ts';
 import { checkContext, dataBuffer, invalid, type Binding, type BindingOptions, type Message, type MutableEvent } from './binding.ts';
 import { extensionFromText, extensionText, MOORING_TYPED_EXTENSIONS, type ExtensionTypes } from './extensions.ts';
 import { percentDecode, percentEncode } from './percent.ts';
+import { isTraceparent, TRACEPARENT } from '../trace.ts';
 import { BATCH_JSON, decodeBatch, decodeStructured, encodeBatch, encodeStructured, STRUCTURED_JSON } from './structured.ts';
 
 /** Request or response headers as node delivers them (lower-case names). */
@@ -105,7 +106,19 @@ export function encodeHttpBinary(event: CloudEvent, types: ExtensionTypes = MOOR
   if (event.datacontenttype !== undefined) headers['content-type'] = event.datacontenttype;
   const ext = event.extensions;
   for (const name in ext) headers[`${CE_PREFIX}${name}`] = percentEncode(extensionText(name, ext[name]!, types));
+  const trace = traceHeader(event);
+  if (trace !== undefined) headers[TRACEPARENT] = trace;
   return { headers, body: dataBuffer(event) };
+}
+
+/**
+ * The W3C `traceparent` header of the request carrying `event`: its `traceparent` extension
+ * (CloudEvents distributed tracing extension) when that is valid, so that an HTTP receiver that
+ * only knows Trace Context joins the same trace; the extension itself travels as `ce-traceparent`.
+ */
+function traceHeader(event: CloudEvent): string | undefined {
+  const v = event.extensions[TRACEPARENT];
+  return isTraceparent(v) ? v : undefined;
 }
 
 /**
@@ -121,6 +134,8 @@ export function binaryHeaderLines(event: CloudEvent, types: ExtensionTypes = MOO
   if (event.datacontenttype !== undefined) out += `content-type: ${event.datacontenttype}\r\n`;
   const ext = event.extensions;
   for (const name in ext) out += `${CE_PREFIX}${name}: ${percentEncode(extensionText(name, ext[name]!, types))}\r\n`;
+  const trace = traceHeader(event);
+  if (trace !== undefined) out += `${TRACEPARENT}: ${trace}\r\n`;
   return out;
 }
 

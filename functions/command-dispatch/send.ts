@@ -68,6 +68,8 @@ export interface CommandService {
   readonly receiveReply: ReplyReceiver;
   /** A reply another instance took and routed here (io.mooring.command.reply.v1); true when a waiting command took it. */
   receiveRoutedReply(event: CloudEvent): boolean;
+  /** Commands sent (sendCommand) by outcome: delivered, queued, offline, external, or refused (it threw). */
+  outcomes(): Readonly<Record<CommandOutcome | 'refused', number>>;
 }
 
 export interface CommandServiceOptions extends CommandPorts {
@@ -89,7 +91,35 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
   const { bus, ctx } = options;
   const maxTtlMs = options.maxTtlMs ?? 7 * 24 * 3600 * 1000;
   const replies = new PendingReplies();
+  const outcomes: Record<CommandOutcome | 'refused', number> = { delivered: 0, queued: 0, offline: 0, external: 0, refused: 0 };
+  const send = async (req: SendCommandRequest): Promise<SendCommandResult> => {
+    if (req.command === '' || badCommand(req.command)) {
+      throw new MooringError('MOORING_INVALID_REQUEST', `command name ${JSON.stringify(req.command)} must be non-empty, without + # or NUL`);
+    }
+    const now = ctx.clock.now();
+    let expires: string | undefined;
+    if (req.ttl !== undefined && req.ttl !== '') {
+      const ms = tryParseIsoDuration(req.ttl);
+      if (ms === undefined || ms > maxTtlMs) {
+        throw new MooringError('MOORING_INVALID_REQUEST', `ttl ${JSON.stringify(req.ttl)} must be an ISO-8601 duration of at most ${maxTtlMs / 1000} s`);
+      }
+      if (ms > 0) expires = rfc3339(now + ms);
+    }
+    const id = ctx.newId();
+    const event = commandEvent({
+      id, time: rfc3339(now), application: req.application, device: req.device, command: req.command,
+      payload: req.payload, contentType: req.contentType, expires, request: req.expectReply === true ? id : undefined,
+      replyTo: req.expectReply === true ? options.instanceId : undefined,
+    });
+    const d = await dispatchCommand(event, ctx, options);
+    // Waiting starts before the command leaves: a quick device's answer is not missed.
+    if (req.expectReply === true) replies.expect(id, req.application, d.targets.map((t) => t.target));
+    if (d.events.length > 0) await bus.publish([...d.events]);
+    const result = { outcome: d.outcome, targets: d.targets, id };
+    return req.expectReply === true ? { ...result, awaitReply: (timeoutMs: number) => replies.wait(id, timeoutMs) } : result;
+  };
   return {
+    outcomes: () => outcomes,
     dispatch: createCommandDispatch(options),
     receiveReply: replies.receive,
     receiveRoutedReply: (event) => {
@@ -99,30 +129,14 @@ export function createCommandService(options: CommandServiceOptions): CommandSer
       return replies.receive({ application, sender: device, request, payload: event.data ?? new Uint8Array(0), contentType: event.datacontenttype });
     },
     async sendCommand(req) {
-      if (req.command === '' || badCommand(req.command)) {
-        throw new MooringError('MOORING_INVALID_REQUEST', `command name ${JSON.stringify(req.command)} must be non-empty, without + # or NUL`);
+      try {
+        const result = await send(req);
+        outcomes[result.outcome]++;
+        return result;
+      } catch (err) {
+        outcomes.refused++;
+        throw err;
       }
-      const now = ctx.clock.now();
-      let expires: string | undefined;
-      if (req.ttl !== undefined && req.ttl !== '') {
-        const ms = tryParseIsoDuration(req.ttl);
-        if (ms === undefined || ms > maxTtlMs) {
-          throw new MooringError('MOORING_INVALID_REQUEST', `ttl ${JSON.stringify(req.ttl)} must be an ISO-8601 duration of at most ${maxTtlMs / 1000} s`);
-        }
-        if (ms > 0) expires = rfc3339(now + ms);
-      }
-      const id = ctx.newId();
-      const event = commandEvent({
-        id, time: rfc3339(now), application: req.application, device: req.device, command: req.command,
-        payload: req.payload, contentType: req.contentType, expires, request: req.expectReply === true ? id : undefined,
-        replyTo: req.expectReply === true ? options.instanceId : undefined,
-      });
-      const d = await dispatchCommand(event, ctx, options);
-      // Waiting starts before the command leaves: a quick device's answer is not missed.
-      if (req.expectReply === true) replies.expect(id, req.application, d.targets.map((t) => t.target));
-      if (d.events.length > 0) await bus.publish([...d.events]);
-      const result = { outcome: d.outcome, targets: d.targets, id };
-      return req.expectReply === true ? { ...result, awaitReply: (timeoutMs: number) => replies.wait(id, timeoutMs) } : result;
     },
   };
 }

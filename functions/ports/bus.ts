@@ -112,6 +112,16 @@ export interface BusCapabilities {
    * (the in-memory broker; connectors/knative/spool.ts). Kafka keeps undelivered events itself.
    */
   readonly spool?: SpoolHooks;
+  /** Present when the bus depends on a backend that can be out of reach (Kafka). */
+  readonly health?: BusHealth;
+}
+
+/** What a bus with a backend says about it, for readiness and metrics. */
+export interface BusHealth {
+  /** False while the backend is out of reach (its last probe failed); probing starts at the first call. */
+  reachable(): boolean;
+  /** Per consumer group of this process, the records still to make final (as of its last fetch). */
+  consumerLag(): Array<{ group: string; lag: number }>;
 }
 
 /** A non-durable bus's hooks for a spool: undelivered events out at stop, back in at start. */
@@ -134,6 +144,14 @@ export interface DeliveryStats {
   dropped: number;
   /** Events handed to in-process Triggers without a bus hop. */
   fused: number;
+  /** Attempts after the first, to subscribers and dead-letter sinks. */
+  retries: number;
+  /**
+   * Final outcomes of deliveries to subscribers outside the process (push sinks, Knative
+   * Services) by status: `2xx` delivered, the HTTP status of the last failed attempt, `network`
+   * (no response: refused, reset, timed out).
+   */
+  remoteDeliveries: Record<string, number>;
 }
 
 /** Knative retries these statuses and network errors; any other failure is final at once. */

@@ -4,6 +4,7 @@
 // Function modules are imported lazily: a process loads only the function it serves. The
 // environment is read by cli/config.ts; what this needs comes in as options.
 
+import type { Tracer } from '../ports/tracing.ts';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { MooringError } from '../../events/errors.ts';
@@ -60,6 +61,8 @@ export interface MainOptions {
   logger?: Logger;
   /** Overrides the function lookup (tests, or a composition root hosting extra functions). */
   load?: (name: string) => Promise<MooringFunction>;
+  /** A span per event handled (an OTLP endpoint is configured). */
+  tracer?: Tracer | undefined;
 }
 
 /** Serves the function MOORING_FUNCTION names, with SIGTERM draining on. */
@@ -75,5 +78,5 @@ export async function main(opts: MainOptions): Promise<ServeHandle> {
     instance: opts.instance ?? 'drogue',
     newId: randomUUID,
   };
-  return serve(fn, ctx, { port: opts.port ?? 8080, logger, handleSignals: true });
+  return serve(fn, ctx, { port: opts.port ?? 8080, logger, handleSignals: true, tracer: opts.tracer });
 }

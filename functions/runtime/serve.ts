@@ -5,6 +5,8 @@
 // crash. `/health/liveness` and `/health/readiness` (503 while draining); close() and SIGTERM
 // drain: readiness fails, in-flight requests finish, then the listener closes.
 
+import { eventSpan, type Tracer } from '../ports/tracing.ts';
+import { traceIdOf } from '../../events/trace.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from '../../events/cloudevent.ts';
@@ -25,6 +27,8 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** After this, close() stops waiting for in-flight requests (default 30 s). */
   drainTimeoutMs?: number;
+  /** A span per event handled, a child of its `traceparent` (an OTLP endpoint is configured). */
+  tracer?: Tracer | undefined;
 }
 
 export interface ServeHandle {
@@ -89,11 +93,13 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
       sendJson(res, 400, e.toJSON(), extra);
       return;
     }
+    const span = opts.tracer && eventSpan(opts.tracer, `function ${fn.name}`, event);
     try {
       const result = await fn.handle(event, ctx);
+      span?.end();
       const replies = result === undefined ? [] : Array.isArray(result) ? result : [result];
       // Knative takes one reply per request: the first is sent, the rest would be lost, so say so.
-      if (replies.length > 1) logger.warn({ id: event.id, replies: replies.length }, 'function returned several events; Knative replies with the first only');
+      if (replies.length > 1) logger.warn({ id: event.id, trace: traceIdOf(event), replies: replies.length }, 'function returned several events; Knative replies with the first only');
       const reply = replies[0];
       if (reply === undefined) {
         res.writeHead(202, { ...extra, 'content-length': '0' }).end();
@@ -102,12 +108,13 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
       const message = encodeHttpBinary(reply);
       res.writeHead(200, { ...message.headers, ...extra, 'content-length': String(message.body.length) }).end(message.body);
     } catch (err) {
+      span?.end(err instanceof Error ? err.message : String(err));
       if (isMooringError(err)) {
         const status = err.retriable ? (err.status >= 500 ? err.status : 503) : (err.status < 500 ? err.status : 400);
-        (err.retriable ? logger.warn : logger.debug).call(logger, { id: event.id, code: err.code, err: err.message }, 'function refused the event');
+        (err.retriable ? logger.warn : logger.debug).call(logger, { id: event.id, trace: traceIdOf(event), code: err.code, err: err.message }, 'function refused the event');
         sendJson(res, status, err.toJSON(), extra);
       } else {
-        logger.error({ id: event.id, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'function failed');
+        logger.error({ id: event.id, trace: traceIdOf(event), err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'function failed');
         sendJson(res, 500, { error: 'MOORING_INTERNAL', message: 'internal error' }, extra);
       }
     }

@@ -13,7 +13,7 @@ export class RecordingBus implements EventBus {
   private held: Array<() => void> = [];
   private waiters: Array<{ n: number; resolve: () => void }> = [];
 
-  stats(): DeliveryStats { return { deadLettered: 0, deadLetterFailures: 0, dropped: 0, fused: 0 }; }
+  stats(): DeliveryStats { return { deadLettered: 0, deadLetterFailures: 0, dropped: 0, fused: 0, retries: 0, remoteDeliveries: {} }; }
 
   publish(events: CloudEvent | CloudEvent[]): Promise<void> {
     const list = Array.isArray(events) ? events : [events];

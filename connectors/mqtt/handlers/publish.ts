@@ -23,6 +23,8 @@ import type { MqttDialect } from '../../../functions/ports/registry.ts';
 import { End } from '../ending.ts';
 import { rfc3339 } from '../../../events/time.ts';
 import { CLOSED } from '../state.ts';
+import { ingressTraceparent, traceIdOf, TRACEPARENT } from '../../../events/trace.ts';
+import { ingressTrace } from '../../../functions/ports/tracing.ts';
 
 export function handlePublish(s: SessionContext, p: IPublishPacket): void | Promise<void> {
   const { opts } = s.gw;
@@ -121,21 +123,26 @@ function accept(s: SessionContext, p: IPublishPacket, topic: string): void | Pro
     const ms = s.gw.opts.quotas!.admit(s.quota, payload.length, 'mqtt');
     if (ms > 0) return overQuota(s, p, topic, ms);
   }
+  const { opts, stats } = s.gw;
+  // The device's trace (v5 user property `traceparent`) when valid, else a new one.
+  const { traceparent, span } = ingressTrace(opts.tracer, 'mqtt publish', props?.userProperties?.[TRACEPARENT],
+    opts.tracer && { 'messaging.destination.name': topic, 'mooring.application': s.who!.application, 'mooring.device': s.who!.device });
   const fields: PublishFields = {
     topic, qos: p.qos, retain: p.retain, payload,
-    contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
+    contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties, traceparent,
   };
-  const { opts, stats } = s.gw;
   const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), s.who!, fields);
   const ack = p.qos > 0 ? s.acks.expect(p.messageId!, p.qos) : undefined;
   s.busStarted();
   opts.bus.publish(event, { unacknowledged: p.qos === 0 }).then(() => {
     stats.publishesAccepted++;
     s.busSettled();
+    span?.end();
     if (ack !== undefined) s.acks.settle(ack, RC.success);
   }, (err: unknown) => {
     s.busSettled();
-    s.logBusError(err, 'publish');
+    span?.end(err instanceof Error ? err.message : String(err));
+    s.logBusError(err, 'publish', { id: event.id, trace: traceIdOf(event) });
     // The registry's reason: 0x97 Quota exceeded when the bus is full, 0x80 when it is down.
     const rc = mqttReasonFor(err);
     if (ack !== undefined) {
@@ -214,6 +221,7 @@ export async function publishWillOf(
   const event = publishEvent(opts.newId(), rfc3339(opts.clock.now()), who, {
     topic: will.topic, qos: will.qos ?? 0, retain: will.retain === true, payload,
     contentType, payloadFormat: props?.payloadFormatIndicator, userProperties: props?.userProperties,
+    traceparent: ingressTraceparent(props?.userProperties?.[TRACEPARENT]),
   });
   stats.willsPublished++;
   // Handed to the bus now (order on the partition); its acceptance is only logged.

@@ -2,6 +2,7 @@
 // (413, nothing more read), 202 only after the bus accepted the event, 503/500 from the error
 // registry, and the final event equal to Drogue's HTTP endpoint's once normalize and content-type ran.
 
+import { parseTraceparent } from '../../../events/trace.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
@@ -24,7 +25,10 @@ test('the event the application receives has exactly Drogue\'s HTTP endpoint att
   const res = await f.post('/v1/temperature/ignored/suffix?data_schema=urn:my:schema', { user: USER, body: '{"temp":21}', headers: { 'content-type': 'application/json' } });
   assert.is(res.status, 202);
   const e = await final(last());
-  assert.equal({ ...e, data: Buffer.from(e.data!).toString() }, {
+  // Drogue's attributes, plus the trace context (W3C traceparent, a new trace: the device sent none).
+  const { traceparent, ...drogue } = e.extensions;
+  assert.ok(parseTraceparent(traceparent), `a valid traceparent: ${String(traceparent)}`);
+  assert.equal({ ...e, extensions: drogue, data: Buffer.from(e.data!).toString() }, {
     specversion: '1.0', id: 'final', type: 'io.drogue.event.v1', source: 'drogue://app1/device1', subject: 'temperature',
     time: '2026-01-01T00:00:00.000Z', datacontenttype: 'application/json', dataschema: 'urn:my:schema', data: '{"temp":21}',
     extensions: {

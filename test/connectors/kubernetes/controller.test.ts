@@ -63,9 +63,14 @@ test('create, change, delete: the Trigger follows the application (and is put ba
     assert.ok(ready.metadata.finalizers?.includes(TRIGGER_FINALIZER), 'finalizer set');
     await controller.idle();
 
-    // Change the endpoint: the Trigger follows, replaced once.
-    await api.updateApplication({ metadata: ready.metadata, spec: { knative: { endpoint: { url: 'http://shop.example/v2' } } }, status: ready.status });
-    await waitFor('the new subscriber', async () => uriOf(await triggers.get('app-shop')) === 'http://shop.example/v2', WAIT);
+    assert.is((created.spec?.delivery as { timeout?: string }).timeout, 'PT10S', 'the template\'s timeout without one of the endpoint');
+    // Change the endpoint (and its timeout, Drogue's humantime): the Trigger follows, replaced once.
+    await api.updateApplication({ metadata: ready.metadata, spec: { knative: { endpoint: { url: 'http://shop.example/v2', timeout: '2500ms' } } }, status: ready.status });
+    const changed = await waitFor('the new subscriber', async () => {
+      const t = await triggers.get('app-shop');
+      return uriOf(t) === 'http://shop.example/v2' && t;
+    }, WAIT);
+    assert.is((changed.spec?.delivery as { timeout?: string }).timeout, 'PT2.5S', 'the endpoint\'s timeout is the delivery timeout');
     await controller.idle();
 
     // Deleted by hand: the watch puts it back (no resync).

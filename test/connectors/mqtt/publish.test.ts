@@ -1,6 +1,7 @@
 // PUBLISH: the raw event on the bus, acknowledgements after the bus, refusals per version, QoS 2,
 // MQTT 5 properties, topic aliases, Receive Maximum, Maximum Packet Size, dialects, backpressure.
 
+import { parseTraceparent } from '../../../events/trace.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IDisconnectPacket, IPubackPacket, IPublishPacket, Packet } from 'mqtt-packet';
@@ -36,10 +37,13 @@ test('the raw event: io.mooring.publish.v1, payload as data, MQTT metadata in ex
   const [e] = publishes(f);
   assert.is(e!.type, 'io.mooring.publish.v1');
   assert.is(Buffer.from(e!.data!).toString(), '{"t":1}');
+  const { traceparent, ...rest } = e!.extensions;
   assert.equal(
-    { ...e!.extensions },
+    rest,
     { application: 'app1', sender: 'device1', topic: 'temp', qos: 1, retain: false, dialect: 'drogue/v1', endpoint: 'mqtt', partitionkey: 'app1/device1' },
   );
+  // A 3.1.1 device cannot send a trace context: a new trace.
+  assert.ok(parseTraceparent(traceparent), `a valid traceparent: ${String(traceparent)}`);
   assert.is(e!.datacontenttype, undefined);
   await f.close();
 });

@@ -8,6 +8,10 @@ import { decodeHttp, encodeHttpBinary } from '../../../events/bindings/http.ts';
 import { serve } from '../../../functions/runtime/serve.ts';
 import { loadFunction, main } from '../../../functions/runtime/main.ts';
 import { BackendRegistryStore, MemoryBackend } from '../../../connectors/registry/index.ts';
+import { createOtlpTracer } from '../../../connectors/tracing/index.ts';
+import { newTraceparent, parseTraceparent } from '../../../events/trace.ts';
+import { startOtlpReceiver } from '../../helpers/otlp.ts';
+import { waitFor } from '../../helpers/http-app.ts';
 
 const emptyRegistry = () => new BackendRegistryStore(new MemoryBackend());
 
@@ -191,6 +195,31 @@ test('main: MOORING_FUNCTION selects the function; unknown names are refused', a
   await loadFunction('nope').then(() => assert.unreachable(), (err: Error) => assert.match(err.message, 'one of: normalize, content-type, authz'));
   await main({ registry: () => emptyRegistry(), functionName: undefined, logger: silentLogger }).then(
     () => assert.unreachable(), (err: Error) => assert.match(err.message, 'MOORING_FUNCTION is not set'));
+});
+
+test('with a tracer, each event handled is a span of its traceparent\'s trace, exported over OTLP', async () => {
+  const otlp = await startOtlpReceiver();
+  const tracer = createOtlpTracer({ endpoint: otlp.url, serviceName: 'test', exportIntervalMs: 100 });
+  const h = await serve(testFn, ctx, { port: 0, tracer });
+  try {
+    const sent = newTraceparent();
+    const e = { ...event('reply'), extensions: { ...event('reply').extensions, traceparent: sent } };
+    const msg = encodeHttpBinary(e);
+    const res = await request(h.port, { headers: { ...msg.headers, 'content-length': String(msg.body.length) }, body: msg.body });
+    assert.is(res.status, 200);
+    // The reply carries the trace on (extension and W3C header).
+    assert.is(res.headers['ce-traceparent'], sent);
+    assert.is(res.headers.traceparent, sent);
+    const { traceId, spanId } = parseTraceparent(sent)!;
+    const span = await waitFor('the function span at the OTLP receiver', () => otlp.spans.find((s) => s.traceId === traceId), 20_000);
+    console.log(`function span: ${span.name}, parent ${String(span.parentSpanId)}`);
+    assert.is(span.name, 'function test-fn');
+    assert.is(span.parentSpanId, spanId);
+  } finally {
+    await h.close();
+    await tracer.shutdown();
+    await otlp.close();
+  }
 });
 
 test.run();
