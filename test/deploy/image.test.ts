@@ -38,7 +38,7 @@ test.before(async () => {
   assert.is(stdout.trim(), IMAGE, stderr.slice(-2000));
   const size = await buildah('images', '--format', '{{.Size}}', IMAGE);
   console.log(`image: ${IMAGE} built in ${((Date.now() - started) / 1000).toFixed(1)} s, size ${size.split('\n')[0]}`);
-  config = JSON.parse(await buildah('inspect', '--type', 'image', '--format', '{{json .OCIv1.Config}}', IMAGE)) as ImageConfig;
+  config = (JSON.parse(await buildah('inspect', '--type', 'image', IMAGE)) as { OCIv1: { config: ImageConfig } }).OCIv1.config;
 });
 
 test.after(async () => {
