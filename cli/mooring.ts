@@ -326,10 +326,11 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       listeners: listenersOf(config, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
     const mqttIntegrationAddresses: ListenerAddresses = serves('integrations') ? await mqttIntegration.listen() : {};
+    if (serves('integrations')) closers.push(() => mqttIntegration.close());
     const wsIntegration = serves('integrations') ? await startWsIntegration({
       source: streams, auth, logger: logger.child({ component: 'ws-integration' }), port: config.wsIntegrationPort, host: config.host,
     }) : undefined;
-    if (wsIntegration) closers.push(async () => { await wsIntegration.close(); await mqttIntegration.close(); });
+    if (wsIntegration) closers.push(() => wsIntegration.close());
     const mi = mqttIntegrationAddresses;
     // ----
 
