@@ -5,7 +5,7 @@
 // error carries an answer override made here. Anything else is a 500 MOORING_INTERNAL, logged.
 
 import type { NextFunction, Request, Response } from 'express';
-import { errorCodes, isMooringError, MooringError, type ErrorCode } from '../events/errors.ts';
+import { errorCodes, isMooringError, MooringError, retryAfterSeconds, type ErrorCode } from '../events/errors.ts';
 import type { Logger } from '../functions/ports/runtime.ts';
 
 interface Answer {
@@ -57,6 +57,8 @@ export function sendError(res: Response, err: unknown, logger: Logger): void {
     res.end();
     return;
   }
+  const retryAfter = retryAfterSeconds(e);
+  if (retryAfter !== undefined) res.set('retry-after', retryAfter);
   if (answer.empty) {
     res.status(status).end();
     return;

@@ -37,6 +37,14 @@ export interface Config {
   logLevel: LogLevel;
   maxPacketSize: number;
   maxConnections: number;
+  /** Process-wide quota defaults (docs/quotas.md); an application's `spec.limits` overrides each; 0 = unlimited. */
+  quotaAppConnections: number;
+  quotaAppMessagesPerSecond: number;
+  quotaAppBytesPerSecond: number;
+  quotaAppCommandsPerSecond: number;
+  quotaDeviceConnections: number;
+  quotaDeviceMessagesPerSecond: number;
+  quotaDeviceBytesPerSecond: number;
   /** Directory holding the Knative manifests the embedded broker executes. */
   knativeDir: string;
   /** The function a functions-image process serves (cli/function.ts); unused by `npm start`. */
@@ -104,6 +112,19 @@ const portNumber: Parse<number> = (raw, name) => {
 const positiveInteger: Parse<number> = (raw, name) => {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0) throw invalid(name, 'a positive integer', raw);
+  return n;
+};
+
+const nonNegativeInteger: Parse<number> = (raw, name) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw invalid(name, 'a non-negative integer (0 = unlimited)', raw);
+  return n;
+};
+
+/** A rate per second: a non-negative decimal number (0 = unlimited). */
+const rate: Parse<number> = (raw, name) => {
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n)) throw invalid(name, 'a non-negative number (0 = unlimited)', raw);
   return n;
 };
 
@@ -194,6 +215,20 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
     description: 'Maximum Packet Size announced and enforced' }),
   variable({ name: 'MOORING_MQTT_MAX_CONNECTIONS', key: 'maxConnections', default: '19000', parse: positiveInteger,
     description: 'connections beyond this are refused' }),
+  variable({ name: 'MOORING_QUOTA_APP_CONNECTIONS', key: 'quotaAppConnections', default: '0', parse: nonNegativeInteger,
+    description: 'default quota ([docs/quotas.md](docs/quotas.md)): connections per application (MQTT connections and HTTP requests in progress); `spec.limits.application.connections` overrides; 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_APP_MESSAGES_PER_SECOND', key: 'quotaAppMessagesPerSecond', default: '0', parse: rate,
+    description: 'default quota: device messages per second per application (`spec.limits.application.messagesPerSecond`); 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_APP_BYTES_PER_SECOND', key: 'quotaAppBytesPerSecond', default: '0', parse: rate,
+    description: 'default quota: payload bytes per second per application (`spec.limits.application.bytesPerSecond`); 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_APP_COMMANDS_PER_SECOND', key: 'quotaAppCommandsPerSecond', default: '0', parse: rate,
+    description: 'default quota: commands per second per application, command API and MQTT integration (`spec.limits.application.commandsPerSecond`); 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_DEVICE_CONNECTIONS', key: 'quotaDeviceConnections', default: '0', parse: nonNegativeInteger,
+    description: 'default quota: connections per device (`spec.limits.device.connections`); 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_DEVICE_MESSAGES_PER_SECOND', key: 'quotaDeviceMessagesPerSecond', default: '0', parse: rate,
+    description: 'default quota: messages per second per device (`spec.limits.device.messagesPerSecond`); 0 = unlimited' }),
+  variable({ name: 'MOORING_QUOTA_DEVICE_BYTES_PER_SECOND', key: 'quotaDeviceBytesPerSecond', default: '0', parse: rate,
+    description: 'default quota: payload bytes per second per device (`spec.limits.device.bytesPerSecond`); 0 = unlimited' }),
   variable({ name: 'MOORING_STOP_DRAIN_MS', key: 'stopDrainMs', default: '5000', parse: positiveInteger,
     description: 'embedded mode: on SIGTERM/SIGINT deliveries continue this long; what is left is spooled to `MOORING_DATA_DIR/spool/` and delivered first on the next start' }),
   variable({ name: 'MOORING_CONNECTION_TTL_MS', key: 'connectionTtlMs', default: '10000', parse: positiveInteger,

@@ -37,6 +37,7 @@ import type { RegistryStore } from '../functions/ports/registry.ts';
 import { startDemoSink, type DemoSink } from './demo-sink.ts';
 import { startIngress, type Ingress } from './ingress.ts';
 import { createMetrics } from '../connectors/metrics/index.ts';
+import { QuotaLimiter, type Limits } from '../connectors/quotas/index.ts';
 // Commands (issue 10): connection directory, offline queue, dispatch, the per-instance command Trigger.
 import { InMemoryCommandQueue, InMemoryConnectionDirectory, httpExternalEndpoint } from '../connectors/directory/index.ts';
 import { commandTriggers, gatewaySubscriber } from '../connectors/mqtt/command-triggers.ts';
@@ -77,6 +78,8 @@ export interface Mooring {
   mqttIntegrationAddresses: ListenerAddresses;
   /** Undefined when this process does not serve `integrations`. */
   wsIntegration: WsIntegration | undefined;
+  /** The process's one quota limiter (docs/quotas.md). */
+  quotas: QuotaLimiter;
   close(): Promise<void>;
 }
 
@@ -168,6 +171,16 @@ interface PushTrigger {
   trigger: TriggerSpec;
   sink: PushSink;
   endpoint: string;
+}
+
+/** The process-wide quota defaults (MOORING_QUOTA_*); each application's `spec.limits` overrides fields. */
+function quotaDefaults(c: Readonly<Config>): Limits {
+  return {
+    appConnections: c.quotaAppConnections, appMessagesPerSecond: c.quotaAppMessagesPerSecond,
+    appBytesPerSecond: c.quotaAppBytesPerSecond, appCommandsPerSecond: c.quotaAppCommandsPerSecond,
+    deviceConnections: c.quotaDeviceConnections, deviceMessagesPerSecond: c.quotaDeviceMessagesPerSecond,
+    deviceBytesPerSecond: c.quotaDeviceBytesPerSecond,
+  };
 }
 
 export async function startMooring(config: Readonly<Config>, opts: StartOptions): Promise<Mooring> {
@@ -270,17 +283,21 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     closers.push(() => ingress.close());
 
+    // One quota limiter for every device port and command entry point of this process (docs/quotas.md).
+    const quotas = new QuotaLimiter({ registry, defaults: quotaDefaults(config) });
+    closers.push(async () => quotas.close());
+    metrics.quotas(() => quotas.refusals());
     const tls = config.tlsCert && config.tlsKey ? { cert: await pem(config.tlsCert), key: await pem(config.tlsKey) } : undefined;
     const gateway = createMqttGateway({
       bus, registry, logger: logger.child({ component: 'mqtt' }), instance: config.instance,
       maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
-      directory, queue: commandQueue, instanceId, replies: commands.receiveReply,
+      directory, queue: commandQueue, instanceId, replies: commands.receiveReply, quotas,
       listeners: listenersOf(config, tls, config.mqttPort, config.mqttWsPort, config.mqttsPort),
     });
     // The HTTP device endpoint: the same instance id, so a device waiting with `ct` is found here.
     const http = createHttpEndpoint({
       bus, registry, logger: logger.child({ component: 'http' }), directory, instanceId,
-      maxCommandWaitSeconds: config.httpMaxCommandWait,
+      maxCommandWaitSeconds: config.httpMaxCommandWait, quotas,
       host: config.host, port: config.httpPort, tlsPort: tls ? config.httpsPort : false, tls,
     });
     // ---- commands (issue 10): dispatch Trigger, and the Trigger of commands routed to this instance
@@ -321,7 +338,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     closers.push(() => streams.close());
     const mqttIntegration = createMqttIntegration({
-      bus, registry, source: streams, auth, sendCommand: (request) => commands.sendCommand(request),
+      bus, registry, source: streams, auth, sendCommand: quotas.commandGate((request) => commands.sendCommand(request), 'mqtt_integration'),
       logger: logger.child({ component: 'mqtt-integration' }), maxPacketSize: config.maxPacketSize, maxConnections: config.maxConnections,
       listeners: listenersOf(config, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
@@ -346,7 +363,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(wsIntegration ? { websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` } } : {}),
       },
       users: demoUser ? [DEMO_USER] : [],
-      commands: (request) => commands.sendCommand(request),
+      commands: quotas.commandGate((request) => commands.sendCommand(request), 'api'),
     }) : undefined;
     if (api) closers.push(() => api.close());
     ready = true;
@@ -357,7 +374,7 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       bus, gateway, mqtt, http, httpAddresses, ingress, demoSink, deadLetters,
       pushApplications: () => [...push.keys()],
       commands, directory, instanceId,
-      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration,
+      streams, mqttIntegration, mqttIntegrationAddresses, wsIntegration, quotas,
       close,
     };
   } catch (err) {

@@ -36,6 +36,10 @@ export const errorCodes = {
     status: 503, mqtt: 0x97, retriable: true,
     summary: 'The bus does not take more events now (back-pressure).',
   },
+  MOORING_QUOTA_EXCEEDED: {
+    status: 429, mqtt: 0x97, retriable: true,
+    summary: 'An application or device quota is exceeded (connections, messages/s, bytes/s, commands/s); HTTP answers carry `Retry-After`.',
+  },
   MOORING_UNAVAILABLE: {
     status: 503, mqtt: 0x80, retriable: true,
     summary: 'A dependency (Kafka, a subscriber, the bus) is unavailable for now.',
@@ -84,6 +88,8 @@ export interface MooringErrorOptions {
   upstreamStatus?: number;
   /** The subscriber's response body, if any (a dead letter's `knativeerrordata`). */
   data?: Uint8Array;
+  /** When trying again may succeed (ms): HTTP answers carry it as `Retry-After` (whole seconds). */
+  retryAfterMs?: number;
 }
 
 export class MooringError extends Error {
@@ -96,6 +102,7 @@ export class MooringError extends Error {
   readonly retriable: boolean;
   readonly upstreamStatus: number | undefined;
   readonly data: Uint8Array | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options?: MooringErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -107,6 +114,7 @@ export class MooringError extends Error {
     this.retriable = entry.retriable;
     this.upstreamStatus = options?.upstreamStatus;
     this.data = options?.data;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   toJSON(): { error: ErrorCode; message: string } {
@@ -127,4 +135,9 @@ export function deliveryFailed(message: string, status?: number, options?: { cau
 /** The MQTT 5 reason code for a failure: the registry's for a MooringError, else unspecified (0x80). */
 export function mqttReasonFor(e: unknown): number {
   return isMooringError(e) ? e.mqttReason : 0x80;
+}
+
+/** The `Retry-After` header value (whole seconds, at least 1) of an error that says when to retry. */
+export function retryAfterSeconds(e: MooringError): string | undefined {
+  return e.retryAfterMs === undefined ? undefined : String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
 }

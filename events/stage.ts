@@ -11,7 +11,9 @@ export const Stage = {
    * Set by connectors on io.drogue.connection.v1. Connection events then take the same Triggers
    * as the device's publishes (normalize, content-type, push), one at a time per partitionkey on
    * each, so an application sees connected → the device's events → disconnected in order; a
-   * shorter path would let a disconnect overtake the last messages.
+   * shorter path would let a disconnect overtake the last messages. Only when the bus is quiet
+   * for the key (EventBus.quiet: nothing of it anywhere in the chain) does the MQTT gateway leave
+   * the mark off: the event is then final at once, as content-type would have made it.
    */
   raw: 'raw',
   /** Set by normalize; content-type removes it. */

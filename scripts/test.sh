@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's test line runs it: installs what the tests need
-# (Debian's mosquitto-clients, Apache Kafka from Maven Central, etcd and a kube-apiserver built from
-# the Go module proxy, all cached), starts one Kafka, one DynamoDB Local and one kube-apiserver for
+# (Debian's mosquitto-clients, Apache Kafka from Maven Central, etcd and a kube-apiserver and
+# OpenTofu built from the Go module proxy, all cached), starts one Kafka, one DynamoDB Local and one kube-apiserver for
 # the suite, runs every test/**/*.test.ts with uvu, and stops them again.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -x scripts/ensure-mosquitto-clients.sh ] || [ -f scripts/ensure-mosquitto-clients.sh ]; then
   bash scripts/ensure-mosquitto-clients.sh || { echo "test: could not install mosquitto-clients" >&2; exit 1; }
+fi
+
+# OpenTofu and the providers the tests of infra/terraform use (test/infra), built from the Go module
+# proxy the first time on a machine (minutes; cached outside the clone, scripts/tofu/tofu.sh).
+if [ -f scripts/tofu/tofu.sh ] && [ "${MOORING_TEST_NO_TOFU:-}" != "1" ]; then
+  bash scripts/tofu/tofu.sh provision || { echo "test: OpenTofu provisioning failed" >&2; exit 1; }
 fi
 
 # A broker of this run's own (id suite-<pid>): two runs on one machine never share, or stop, one.

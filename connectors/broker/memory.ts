@@ -126,6 +126,14 @@ export class InMemoryEventBus implements EventBus, RunnerHost {
     return new MooringError('MOORING_BUS_FULL', `the event bus holds ${this.pending} events (capacity ${this.capacity})`);
   }
 
+  /** Nothing of `key` waits for room, is queued or in delivery (a running lane stays until its replies were routed). */
+  quiet(key: string): boolean {
+    if (this.closed || this.waiters.length > 0) return false;
+    const runners = this.active;
+    for (let i = 0; i < runners.length; i++) if ((runners[i] as TriggerRunner).holds(key)) return false;
+    return true;
+  }
+
   /** Accepts waiting publishes, oldest first, while there is room. */
   private admitWaiters(): void {
     for (let w = this.waiters.peek(); w !== undefined; w = this.waiters.peek()) {

@@ -76,6 +76,14 @@ export class TriggerRunner {
     }
   }
 
+  /**
+   * Whether events of `key` are queued, kept or in delivery here. A lane is forgotten only after
+   * its head's replies were handed over, so a quiet key has nothing left in this Trigger's chain.
+   */
+  holds(key: string): boolean {
+    return this.lanes.has(key);
+  }
+
   /** An event a fused delivery kept: it joins this trigger's queue, counted like a published one. */
   keep(event: CloudEvent): void {
     if (this.stopped) {

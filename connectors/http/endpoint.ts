@@ -21,7 +21,7 @@ import { resolveContentType } from '../../functions/content-type/sniff.ts';
 import { PskIndex, deviceTlsOptions, tlsInfoOf } from '../mqtt/listeners/tls.ts';
 import { startListening, type RunningListener } from '../mqtt/listeners/tcp.ts';
 import type { TlsInfo } from '../mqtt/core.ts';
-import { HttpAuth, type Credentials } from './auth.ts';
+import { HttpAuth, type Authenticated, type Credentials } from './auth.ts';
 import { CommandWaiters, type Wait } from './commands.ts';
 import { resolveHttpOptions, type HttpEndpointOptions, type ResolvedHttpOptions } from './options.ts';
 import { readBody, sendError, sendStatus } from './respond.ts';
@@ -134,6 +134,7 @@ class Endpoint implements HttpEndpoint {
     const ct = Math.min(commandTimeout(query), opts.maxCommandWaitSeconds);
     const body = await readBody(req, opts.maxBodySize);
     const who = await this.auth.authenticate(this.credentials(req, query), true, req.socket);
+    this.admit(who, body.length, res);
     const target = await this.auth.actingFor(who, param(query, 'as'), param(query, 'device'));
     const header = req.headers['content-type'];
     const contentType = header === undefined || header === '' ? undefined : header;
@@ -172,12 +173,27 @@ class Endpoint implements HttpEndpoint {
     res.end(command.payload);
   }
 
+  /**
+   * Quotas (docs/quotas.md), shared with the MQTT gateway: the request counts as a connection of
+   * the authenticated device until its answer is done (a `ct` wait included), its body against the
+   * message and byte rates. Over a quota: 429 MOORING_QUOTA_EXCEEDED with Retry-After.
+   */
+  private admit(who: Authenticated, bytes: number, res: ServerResponse): void {
+    const quotas = this.opts.quotas;
+    if (quotas === undefined) return;
+    const ticket = quotas.acquire(who.application, who.device.metadata.name, 'http');
+    res.once('close', () => ticket.release());
+    const ms = quotas.admit(ticket, bytes, 'http');
+    if (ms > 0) throw quotas.admitError(ms, `device ${who.device.metadata.name}`);
+  }
+
   /** A TTN uplink: `as` is the TTN device, the channel its port; never waits for a command. */
   private async ttn(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, parse: (body: Uint8Array) => Uplink, v2: boolean): Promise<void> {
     const { opts } = this;
     const body = await readBody(req, opts.maxBodySize);
     const uplink = parse(body);
     const who = await this.auth.authenticate(this.credentials(req, query), false, req.socket);
+    this.admit(who, body.length, res);
     const target = await this.auth.actingFor({ ...who, mayActAs: true }, uplink.deviceId, undefined);
     const application = who.application.metadata.name;
     const sender = who.device.metadata.name;

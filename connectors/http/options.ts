@@ -6,6 +6,7 @@ import type { ConnectionDirectory } from '../../functions/ports/directory.ts';
 import { MooringError } from '../../events/errors.ts';
 import { devicePorts, type DevicePortOptions } from '../mqtt/options.ts';
 import type { ServerTls } from '../mqtt/listeners/tls.ts';
+import type { QuotaLimiter } from '../quotas/limiter.ts';
 
 export interface HttpEndpointOptions extends DevicePortOptions {
   /** Largest request body (bytes); beyond it 413 and nothing more is read. Default 64 KiB (Drogue). */
@@ -29,11 +30,14 @@ export interface HttpEndpointOptions extends DevicePortOptions {
   tlsPort?: number | false;
   host?: string;
   tls?: ServerTls | undefined;
+  /** The process's quota limiter (connectors/quotas), shared with the MQTT gateway. Default none. */
+  quotas?: QuotaLimiter | undefined;
 }
 
-export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls'>>> & {
+export type ResolvedHttpOptions = Readonly<Required<Omit<HttpEndpointOptions, 'directory' | 'tls' | 'quotas'>>> & {
   readonly directory: ConnectionDirectory | undefined;
   readonly tls: ServerTls | undefined;
+  readonly quotas: QuotaLimiter | undefined;
 };
 
 function nonNegativeInt(name: string, value: number | undefined, dflt: number): number {
@@ -59,5 +63,6 @@ export function resolveHttpOptions(o: HttpEndpointOptions): ResolvedHttpOptions 
     tlsPort: o.tlsPort ?? 8443,
     host: o.host ?? '0.0.0.0',
     tls: o.tls,
+    quotas: o.quotas,
   });
 }

@@ -2,7 +2,7 @@
 // MooringError from events/errors.ts answered with its status and `{"error", "message"}`.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isMooringError, MooringError } from '../../events/errors.ts';
+import { isMooringError, MooringError, retryAfterSeconds } from '../../events/errors.ts';
 import type { Logger } from '../../functions/ports/runtime.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -57,6 +57,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(e.toJSON());
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const retryAfter = retryAfterSeconds(e);
+  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
   // The rest of an oversized body is not read: the connection ends with the answer.
   const close = e.code === 'MOORING_PAYLOAD_TOO_LARGE' || !req.complete;
   if (close) headers.connection = 'close';

@@ -83,6 +83,11 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private consumer: Consumer | undefined;
+  /** While start() waits: told of a group join (by any consumer of this trigger) and of a fetch. */
+  private onJoined: (() => void) | undefined;
+  private onFetched: (() => void) | undefined;
+  /** Consumers created anew because kafkajs did not restart a crashed one. */
+  replacements = 0;
   /** Rounds in a row a batch ended on a kept record (the engine's pause grows with it). */
   private keptRounds = 0;
   /** Per partition, the offset to commit next (one past the last final record). */
@@ -106,42 +111,14 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
   /** Joins the group and starts consuming; resolves once the group join completed (and, from the end, the first fetch). */
   async start(kafka: Kafka): Promise<void> {
     const o = this.options;
-    const consumer = kafka.consumer({
-      groupId: o.groupId,
-      sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      allowAutoTopicCreation: false,
-      minBytes: o.fetchMinBytes ?? 1,
-      maxWaitTimeInMs: o.fetchMaxWaitMs ?? 500,
-      // Keep trying through a Kafka outage: a crashed consumer restarts from the committed offsets.
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: async () => !this.abort.signal.aborted },
-    });
-    this.consumer = consumer;
-    let onJoin: () => void = () => undefined;
-    const joined = new Promise<void>((resolve) => { onJoin = resolve; });
-    const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
+    const joined = new Promise<void>((resolve) => { this.onJoined = resolve; });
     // From the end: the position is only fixed by the first fetch after the join; until then a
     // record published would be skipped, so start() waits for that fetch too.
-    let onFetch: () => void = () => undefined;
-    const fetched = o.startFrom === 'latest' ? new Promise<void>((resolve) => { onFetch = resolve; }) : Promise.resolve();
-    const removeFetch = consumer.on(consumer.events.FETCH, () => onFetch());
-    // A rebalance may move partitions: their lag is learnt again from the next fetches.
-    consumer.on(consumer.events.GROUP_JOIN, () => { this.logEnd.clear(); this.nextFinal.clear(); });
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.logger.warn({ err: e.payload.error?.message, restart: e.payload.restart }, 'Kafka consumer crashed');
-    });
+    const fetched = o.startFrom === 'latest' ? new Promise<void>((resolve) => { this.onFetched = resolve; }) : Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     try {
       if (o.startFrom === 'latest') await pinLatest(kafka, o.groupId, o.topic);
-      await consumer.connect();
-      await consumer.subscribe({ topics: [o.topic], fromBeginning: o.startFrom === 'earliest' });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: o.concurrency,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
+      await this.run(this.create(kafka));
       await Promise.race([
         joined.then(() => fetched),
         new Promise<never>((_, reject) => {
@@ -154,8 +131,84 @@ export class TriggerConsumer<T extends ConsumerTarget = ConsumerTarget> {
       throw isMooringError(e) ? e : new MooringError('MOORING_UNAVAILABLE', `trigger ${this.engine.id}: ${(e as Error).message}`, { cause: e });
     } finally {
       clearTimeout(timer);
-      removeJoin();
-      removeFetch();
+      this.onJoined = undefined;
+      this.onFetched = undefined;
+    }
+  }
+
+  /**
+   * A kafkajs consumer of the group, made the current one. A crash kafkajs does not restart from
+   * (it emits CRASH with restart=false) has the current consumer replaced.
+   */
+  private create(kafka: Kafka): Consumer {
+    const o = this.options;
+    const consumer = kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      allowAutoTopicCreation: false,
+      minBytes: o.fetchMinBytes ?? 1,
+      maxWaitTimeInMs: o.fetchMaxWaitMs ?? 500,
+      // Keep trying through a Kafka outage: a crashed consumer restarts from the committed offsets.
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000, restartOnFailure: async () => !this.abort.signal.aborted },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // A rebalance may move partitions: their lag is learnt again from the next fetches.
+      this.logEnd.clear();
+      this.nextFinal.clear();
+      this.onJoined?.();
+    });
+    consumer.on(consumer.events.FETCH, () => this.onFetched?.());
+    consumer.on(consumer.events.CRASH, (e) => {
+      const restart = e.payload.restart;
+      this.logger.warn({ err: e.payload.error?.message, errName: e.payload.error?.name, restart }, 'Kafka consumer crashed');
+      // kafkajs restarts a consumer only after errors it deems retriable. Some it does not are
+      // passing states of a restarting broker (KafkaJSGroupCoordinatorNotFound while the offsets
+      // topic cannot be served, a lock timeout): left alone, the group would never consume again.
+      if (!restart && !this.abort.signal.aborted && this.consumer === consumer) void this.replace(kafka, consumer);
+    });
+    this.consumer = consumer;
+    return consumer;
+  }
+
+  /** Connects, subscribes and runs a consumer made by create(); disconnects it when that fails. */
+  private async run(consumer: Consumer): Promise<void> {
+    const o = this.options;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic], fromBeginning: o.startFrom === 'earliest' });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: o.concurrency,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+    } catch (e) {
+      await consumer.disconnect().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Replaces a consumer kafkajs gave up on with a new one, retrying with backoff until one runs. */
+  private async replace(kafka: Kafka, dead: Consumer): Promise<void> {
+    await dead.disconnect().catch(() => undefined);
+    let pause = PAUSE_MIN_MS;
+    for (let attempt = 1; ; attempt++) {
+      await this.options.sleep(pause, this.abort.signal);
+      // Stopped, or replaced meanwhile by another crash's replacement.
+      if (this.abort.signal.aborted || this.consumer !== dead) return;
+      const next = this.create(kafka);
+      try {
+        await this.run(next);
+        this.replacements++;
+        this.logger.warn({ attempt }, 'Kafka consumer replaced after a crash kafkajs does not restart from');
+        return;
+      } catch (e) {
+        this.logger.warn({ err: (e as Error).message, attempt }, 'replacing the crashed Kafka consumer failed; retrying');
+        dead = next;
+        pause = Math.min(pause * 2, PAUSE_MAX_MS);
+      }
     }
   }
 

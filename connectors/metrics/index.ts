@@ -30,6 +30,8 @@ export interface Metrics {
   gateway(stats: () => Readonly<GatewayCounters>): void;
   /** Adds the bus's delivery series. */
   bus(stats: () => Readonly<DeliveryStats>): void;
+  /** Adds `mooring_quota_refusals_total` (connectors/quotas), read from `refusals` at each scrape. */
+  quotas(refusals: () => ReadonlyArray<{ kind: string; protocol: string; count: number }>): void;
   /** Adds the controller's series. */
   controller(stats: () => Readonly<ControllerCounters>): void;
 }
@@ -79,6 +81,10 @@ export function createMetrics(): Metrics {
       counter('mooring_bus_dead_lettered_total', 'Events that reached a dead-letter sink.', [], () => [[{}, stats().deadLettered]]);
       counter('mooring_bus_dead_letter_failures_total', 'Rounds in which the dead-letter sink failed after its retries (the event was kept).', [], () => [[{}, stats().deadLetterFailures]]);
       counter('mooring_bus_dropped_total', 'Events dropped: failed without a dead-letter sink, or refused for good by it.', [], () => [[{}, stats().dropped]]);
+    },
+    quotas(refusals) {
+      counter('mooring_quota_refusals_total', 'Admissions refused over an application or device quota (MQTT 3.1.1: publishes held back).', ['kind', 'protocol'],
+        () => refusals().map((r): [Labels, number] => [{ kind: r.kind, protocol: r.protocol }, r.count]));
     },
     controller(stats) {
       counter('mooring_controller_trigger_writes_total', 'Writes of push Triggers to the Kubernetes API by operation.', ['operation'], () => {

@@ -75,6 +75,11 @@ const V5 = Object.freeze({ protocolVersion: 5 });
 export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
   // The commonest end of a connection, a bare DISCONNECT (flags 0, no body), as the parser reads it.
   if (frame.length === 2 && frame[0] === 0xe0 && frame[1] === 0) return bareDisconnect(protocolVersion);
+  // The commonest start of one, a well-formed 3.1.1 CONNECT without a Will (see decodePlainConnect).
+  if (frame[0] === 0x10) {
+    const c = decodePlainConnect(frame);
+    if (c !== undefined) return c;
+  }
   decoded = undefined;
   decodeError = undefined;
   badString = undefined;
@@ -97,6 +102,63 @@ export function decode(frame: Buffer, protocolVersion: number): Packet | Error {
   }
   const wrong = bad ?? frameViolation(p, consumed);
   return wrong === undefined ? p : new Error(wrong);
+}
+
+/** A UTF-8 string field of `frame` at `at` (length-prefixed), undefined when absent or not well-formed. */
+function plainString(frame: Buffer, at: number, end: number): string | undefined {
+  if (at + 2 > end) return undefined;
+  const stop = at + 2 + ((frame[at]! << 8) | frame[at + 1]!);
+  if (stop > end) return undefined;
+  const bytes = frame.subarray(at + 2, stop);
+  return stringViolation(bytes) === undefined ? bytes.toString('utf8') : undefined;
+}
+
+/**
+ * A 3.1.1 CONNECT (protocol name MQTT, level 4) without a Will, whose fields are well-formed and
+ * fill its Remaining Length exactly, decoded directly into the packet mqtt-packet makes of it (the
+ * same fields in the same order); undefined for anything else, which then takes the parser and its
+ * precise error. Every connect takes this path, so the parser's buffer list and state machine are
+ * not paid per connection.
+ */
+function decodePlainConnect(frame: Buffer): Packet | undefined {
+  const total = frameLength(frame, 0);
+  if (total !== frame.length) return undefined;
+  const start = frame[1]! & 0x80 ? (frame[2]! & 0x80 ? (frame[3]! & 0x80 ? 5 : 4) : 3) : 2;
+  const end = frame.length;
+  // Protocol name "MQTT" (00 04 4d 51 54 54), level 4, then the flags and Keep Alive.
+  if (start + 10 > end || frame[start] !== 0 || frame[start + 1] !== 4 || frame[start + 2] !== 0x4d
+    || frame[start + 3] !== 0x51 || frame[start + 4] !== 0x54 || frame[start + 5] !== 0x54 || frame[start + 6] !== 4) return undefined;
+  const flags = frame[start + 7]!;
+  // Reserved bit, Will flag, Will QoS and Will Retain all zero; otherwise the parser decides.
+  if ((flags & 0x3d) !== 0) return undefined;
+  const keepalive = (frame[start + 8]! << 8) | frame[start + 9]!;
+  let at = start + 10;
+  const clientId = plainString(frame, at, end);
+  if (clientId === undefined) return undefined;
+  at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
+  let username: string | undefined;
+  if (flags & 0x80) {
+    username = plainString(frame, at, end);
+    if (username === undefined) return undefined;
+    at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
+  }
+  let password: Buffer | undefined;
+  if (flags & 0x40) {
+    if (at + 2 > end) return undefined;
+    const stop = at + 2 + ((frame[at]! << 8) | frame[at + 1]!);
+    if (stop > end) return undefined;
+    // A copy: the frame may be a view of a larger read buffer that authentication should not pin.
+    password = Buffer.from(frame.subarray(at + 2, stop));
+    at = stop;
+  }
+  if (at !== end) return undefined;
+  const p = {
+    cmd: 'connect', retain: false, qos: 0, dup: false, length: end - start, topic: null, payload: null,
+    protocolId: 'MQTT', protocolVersion: 4, clean: (flags & 0x02) !== 0, keepalive, clientId,
+  } as Packet & { username?: string; password?: Buffer };
+  if (username !== undefined) p.username = username;
+  if (password !== undefined) p.password = password;
+  return p;
 }
 
 /** What the parser makes of `e0 00`: v5 adds the implied reason code 0x00 (§3.14.2.1). */

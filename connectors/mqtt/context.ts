@@ -6,6 +6,7 @@
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { ReplyOffer } from '../../functions/command-dispatch/replies.ts';
 import type { Device, MqttDialect } from '../../functions/ports/registry.ts';
+import type { QuotaTicket } from '../quotas/limiter.ts';
 import type { AckQueue } from './ack-queue.ts';
 import type { Decision } from './authz-cache.ts';
 import type { CommandSubscription } from './commands.ts';
@@ -44,6 +45,11 @@ export interface SessionContext {
   readonly subs: ReadonlyMap<string, CommandSubscription> | undefined;
   /** The connection directory's token of this connection's claim (presence.ts), once claimed. */
   presenceToken: string | undefined;
+  /** This connection's place in its application's and device's quotas (released when it ends). */
+  quota: QuotaTicket | undefined;
+  /** v5: publishes refused over quota in the second that began at `quotaSecond` (DISCONNECT 0x96 past a bound). */
+  quotaRefusals: number;
+  quotaSecond: number;
 
   send(buf: Buffer): void;
   sendPacket(packet: Packet): void;

@@ -57,6 +57,8 @@ export const End = {
   receiveMaximumExceeded: reason('receive maximum exceeded', RC.receiveMaximumExceeded, true),
   retainNotSupported: reason('retain not supported', RC.retainNotSupported, true),
   topicAliasInvalid: reason('topic alias invalid', RC.topicAliasInvalid, true),
+  /** A v5 client that kept publishing over its quota (docs/quotas.md): DISCONNECT 0x96. */
+  messageRateTooHigh: reason('message rate too high', RC.messageRateTooHigh, true),
   /** [MQTT-3.3.2-2] a wildcard in a PUBLISH topic name: v5 DISCONNECT 0x90, 3.1.1 a close. */
   topicNameInvalid: reason('topic name invalid', RC.topicNameInvalid, true, true),
   subscriptionIdentifiersNotSupported: reason('subscription identifiers not supported', RC.subscriptionIdentifiersNotSupported, true),

@@ -8,6 +8,7 @@ import type { CloudEvent, ExtensionValue } from '../../events/cloudevent.ts';
 import { STAGE_EXTENSION, Stage } from '../../events/stage.ts';
 import { connectionEvent as makeConnectionEvent, publishEvent as makePublishEvent, type Uids } from '../../events/constructors.ts';
 import type { UserProperties } from 'mqtt-packet';
+import type { EventBus } from '../../functions/ports/bus.ts';
 
 /** What every event of one session shares, fixed at CONNECT. */
 export interface SessionIdentity {
@@ -67,13 +68,21 @@ export function publishEvent(id: string, time: string, who: SessionIdentity, p: 
   });
 }
 
-export function connectionEvent(id: string, time: string, who: SessionIdentity, instance: string, connected: boolean): CloudEvent {
-  // Marked raw: it takes the publishes' Triggers, keeping its place among them (events/stage.ts).
-  // The event was just built here: the mark goes into its own extensions, not into a copy.
+/**
+ * Drogue's connection event. Marked raw, it takes the publishes' Triggers, keeping its place among
+ * them (events/stage.ts). A quiet `bus` (it has nothing of the device's partition key: EventBus.quiet)
+ * leaves it unmarked, final as content-type would have made it: nothing of the device is ahead
+ * of it to overtake, so the pass-through normalize and content-type are skipped.
+ */
+export function connectionEvent(
+  id: string, time: string, who: SessionIdentity, instance: string, connected: boolean, bus?: Pick<EventBus, 'quiet'>,
+): CloudEvent {
   const event = makeConnectionEvent(who.application, who.device, connected, {
     id, time, instance,
     uids: who.uids && { applicationUid: who.uids.applicationUid, deviceUid: who.uids.senderUid },
   });
-  (event.extensions as Record<string, ExtensionValue>)[STAGE_EXTENSION] = Stage.raw;
+  const extensions = event.extensions as Record<string, ExtensionValue>;
+  // The event was just built here: the mark goes into its own extensions, not into a copy.
+  if (bus?.quiet?.(extensions.partitionkey as string) !== true) extensions[STAGE_EXTENSION] = Stage.raw;
   return event;
 }

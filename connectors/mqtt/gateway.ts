@@ -173,6 +173,7 @@ class Gateway implements GatewayCore, MqttGateway {
   }
 
   unregister(s: Session): void {
+    s.quota?.release();
     if (!this.all.delete(s)) return;
     this.stats.connections--;
     if (s.who === undefined) return;

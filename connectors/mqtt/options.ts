@@ -14,6 +14,7 @@ import { authenticate as realAuthenticate } from '../../functions/authz/authenti
 import { authorizeAs as realAuthorizeAs } from '../../functions/authz/authorize-as.ts';
 import { pskKeyFor as realPskKeyFor } from '../../functions/authz/psk.ts';
 import { MooringError } from '../../events/errors.ts';
+import type { QuotaLimiter } from '../quotas/limiter.ts';
 
 export type Authenticate = (req: AuthenticateRequest, registry: RegistryReader, clock: Clock) => Promise<AuthenticateOutcome>;
 export type AuthorizeAs = (req: AuthorizeAsRequest, registry: RegistryReader) => Promise<AuthorizeOutcome>;
@@ -92,13 +93,18 @@ export interface MqttGatewayOptions extends DevicePortOptions {
   queue?: CommandQueue | undefined;
   /** Request/response commands: where devices' answers on `command/reply/<id>` go. */
   replies?: ReplyReceiver | undefined;
+  /** The process's quota limiter (connectors/quotas), shared with the HTTP endpoint. Default none. */
+  quotas?: QuotaLimiter | undefined;
+  /** v5: publishes refused over quota within one second before DISCONNECT 0x96 (0 = never). Default 100. */
+  quotaDisconnectAfter?: number;
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies'>>> & {
+export type ResolvedOptions = Readonly<Required<Omit<MqttGatewayOptions, 'listeners' | 'directory' | 'queue' | 'replies' | 'quotas'>>> & {
   readonly listeners: Readonly<ListenerOptions>;
   readonly directory: ConnectionDirectory | undefined;
   readonly queue: CommandQueue | undefined;
   readonly replies: ReplyReceiver | undefined;
+  readonly quotas: QuotaLimiter | undefined;
 };
 
 function positiveInt(name: string, value: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -134,5 +140,7 @@ export function resolveOptions(o: MqttGatewayOptions): ResolvedOptions {
     instanceId: o.instanceId ?? crypto.randomUUID(),
     queue: o.queue,
     replies: o.replies,
+    quotas: o.quotas,
+    quotaDisconnectAfter: positiveInt('quotaDisconnectAfter', o.quotaDisconnectAfter, 100),
   });
 }

@@ -69,6 +69,12 @@ export class Presence {
   private readonly timer: NodeJS.Timeout;
   private readonly unlisten: () => void;
   private beating: Promise<void> | undefined;
+  /**
+   * Connection tokens: a random prefix drawn once per instance and a counter, unique across
+   * instances and restarts like a UUID per connection, without drawing random bytes per connect.
+   */
+  private readonly tokenPrefix = `${randomUUID()}/`;
+  private tokens = 0;
 
   constructor(private readonly gw: GatewayCore, readonly directory: ConnectionDirectory, readonly instanceId: string) {
     this.unlisten = directory.listen(instanceId, (lost) => this.lost(lost));
@@ -94,7 +100,7 @@ export class Presence {
   /** Makes this instance the device's holder (see the header); false when the session closed meanwhile. */
   async claim(s: SessionContext, will: Will | undefined): Promise<boolean> {
     const who = s.who!;
-    const token = randomUUID();
+    const token = this.tokenPrefix + (++this.tokens).toString(36);
     s.presenceToken = token;
     const entry = { application: who.application, device: who.device, instance: this.instanceId, token, farewell: farewellText(who, will, s.v5) };
     let r = await this.directory.claim(entry);

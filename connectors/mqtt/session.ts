@@ -7,6 +7,7 @@
 import type { Duplex } from 'node:stream';
 import type { Packet, UserProperties } from 'mqtt-packet';
 import type { MqttDialect } from '../../functions/ports/registry.ts';
+import type { QuotaTicket } from '../quotas/limiter.ts';
 import { isMooringError } from '../../events/errors.ts';
 import { rfc3339 } from '../../events/time.ts';
 import { PacketType, decode, encode, frameLength } from './codec.ts';
@@ -83,6 +84,9 @@ export class Session implements SessionContext, AckSink {
   /** True once the connected event went to the bus (a disconnected event then follows). */
   private announced = false;
   presenceToken: string | undefined = undefined;
+  quota: QuotaTicket | undefined = undefined;
+  quotaRefusals = 0;
+  quotaSecond = 0;
 
   constructor(readonly gw: GatewayCore, readonly stream: Duplex, private info: ConnectionInfo | undefined) {
     this.lastTick = gw.tick;
@@ -365,7 +369,8 @@ export class Session implements SessionContext, AckSink {
   /** Publishes `io.drogue.connection.v1`; connection events are not acknowledged to anyone. */
   private publishConnection(connected: boolean): Promise<void> {
     const { opts } = this.gw;
-    return opts.bus.publish(connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected))
+    const event = connectionEvent(opts.newId(), rfc3339(opts.clock.now()), this.who!, opts.instance, connected, opts.bus);
+    return opts.bus.publish(event)
       .catch((err: unknown) => this.logBusError(err, 'connection event'));
   }
 

@@ -9,6 +9,7 @@ import { MooringError } from '../../events/errors.ts';
 import { sha512Crypt } from '../../functions/authz/sha512-crypt.ts';
 import { verifyPassword } from '../../functions/authz/passwords.ts';
 import type { AliasClaim } from './backend.ts';
+import { limitsProblems } from '../quotas/limits.ts';
 
 /** The metadata fields Drogue's `deny_unknown_fields` accepts. */
 const METADATA_FIELDS = new Set([
@@ -64,6 +65,13 @@ export function checkMetadata(md: unknown, kind: 'Application' | 'Device'): asse
   for (const f of ['uid', 'resourceVersion'] as const) {
     if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw invalid(`metadata.${f} must be a string`);
   }
+}
+
+/** The application spec's Mooring extensions: `spec.limits` (connectors/quotas/limits.ts, the schema the YAML registry checks too). */
+export function checkApplicationSpec(spec: unknown): void {
+  if (spec === undefined || spec === null || typeof spec !== 'object') return;
+  const problems = limitsProblems((spec as { limits?: unknown }).limits);
+  if (problems.length > 0) throw invalid(problems.map((p) => `spec.${p.path}: ${p.message}`).join('; '));
 }
 
 /** RFC 3339 UTC with `Z`, fractional seconds only when non-zero (as chrono prints them). */

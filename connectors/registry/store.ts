@@ -14,7 +14,7 @@ import { isMooringError, MooringError } from '../../events/errors.ts';
 import type { AliasClaim, BackendWrite, RegistryBackend, StoredApplication, StoredDevice } from './backend.ts';
 import { labelMatcher } from './labels.ts';
 import {
-  aliasDiff, applicationAliases, changedPaths, checkMetadata, clientMetadata, deviceAliases, hashCredentials, newVersion, timestamp,
+  aliasDiff, applicationAliases, changedPaths, checkApplicationSpec, checkMetadata, clientMetadata, deviceAliases, hashCredentials, newVersion, timestamp,
 } from './rules.ts';
 import { applicationStatus } from './trust-anchors.ts';
 
@@ -121,6 +121,7 @@ export class BackendRegistryStore implements RegistryStore {
 
   async createApplication(input: ApplicationInput, opts?: { owner?: string }): Promise<Application> {
     checkMetadata(input?.metadata, 'Application');
+    checkApplicationSpec(input.spec);
     const spec = { ...input.spec };
     const resource: Application = {
       kind: 'Application',
@@ -145,6 +146,7 @@ export class BackendRegistryStore implements RegistryStore {
 
   async updateApplication(input: ApplicationInput): Promise<Application> {
     checkMetadata(input?.metadata, 'Application');
+    checkApplicationSpec(input.spec);
     return this.#retry(async () => {
       const cur = await this.backend.getApplication(input.metadata.name);
       if (!cur) throw notFound();

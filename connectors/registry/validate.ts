@@ -11,6 +11,7 @@ import type {
 import { MooringError } from '../../events/errors.ts';
 import { parseDuration } from '../push-sink/duration.ts';
 import { applicationNameProblem, DEVICE_NAME_MAX_BYTES } from './rules.ts';
+import { limitsProblems } from '../quotas/limits.ts';
 
 export interface RegistryProblem {
   /** 1-based position of the document in the file. */
@@ -317,6 +318,7 @@ function applicationDoc(d: Doc, o: Obj): Application | undefined {
     const ep = endpoint(d, kn.endpoint, 'spec.knative.endpoint');
     out.knative = { ...kn, ...(ep ? { endpoint: ep } : {}) };
   }
+  for (const p of limitsProblems(spec.limits)) d.fail(`spec.${p.path}`, p.message);
   if (!md) return undefined;
   const status = d.obj(o.status, 'status');
   return { kind: 'Application', metadata: md, spec: out, ...(status && Object.keys(status).length > 0 ? { status } : {}) };

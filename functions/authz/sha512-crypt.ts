@@ -42,9 +42,13 @@ export function parseSha512Setting(setting: string): Sha512CryptSetting | undefi
   return { salt: Buffer.from(saltText, 'utf8'), rounds, customRounds };
 }
 
-/** One-shot SHA-512 of a buffer (node ≥ 20.12: `crypto.hash`), as a Buffer. */
-function hashOnce(algorithm: 'sha512', data: Buffer): Buffer {
-  return hash(algorithm, data, 'buffer') as unknown as Buffer;
+/**
+ * One-shot SHA-512 of a buffer (node ≥ 20.12: `crypto.hash`), as a latin1 ('binary') string: one
+ * byte per character, written back into the next round's buffer as it is. Node returns a string
+ * far faster than a Buffer from the one-shot hash (measured 2-3× per call).
+ */
+function hashOnce(algorithm: 'sha512', data: Buffer): string {
+  return hash(algorithm, data, 'binary');
 }
 
 interface RoundLayout {
@@ -119,11 +123,13 @@ export function sha512Crypt(key: Uint8Array | string, setting: string): string |
   // round copies the previous digest into its slot and hashes the buffer in one call. Profiling
   // showed the per-round Hash object (create, four updates, digest) costing more than SHA-512.
   const layouts = roundLayouts(p, s);
+  let digest = acc.toString('binary');
   for (let i = 0; i < rounds; i++) {
     const layout = layouts[i % 42]!;
-    acc.copy(layout.buffer, layout.accAt);
-    acc = hashOnce('sha512', layout.buffer);
+    layout.buffer.write(digest, layout.accAt, 'binary');
+    digest = hashOnce('sha512', layout.buffer);
   }
+  acc = Buffer.from(digest, 'binary');
 
   // Step 22: the output, with the spec's byte permutation and its base-64 alphabet.
   let out = '$6$' + (customRounds ? `rounds=${rounds}$` : '') + salt.toString('utf8') + '$';

@@ -160,6 +160,12 @@ export interface EventBus {
    */
   publish(events: CloudEvent | CloudEvent[], options?: PublishOptions): Promise<void>;
   /**
+   * True when no event with this `partitionkey` is waiting to be accepted, queued or being
+   * delivered on any Trigger: an event published now cannot overtake one of the key's earlier
+   * events whatever Triggers it takes. Optional: a bus that cannot tell cheaply (Kafka) has none.
+   */
+  quiet?(partitionKey: string): boolean;
+  /**
    * Starts delivering the events that match `trigger` to `subscriber`. After the last failed
    * attempt the event goes to `deadLetter` (the trigger's `delivery.deadLetterSink`, resolved)
    * with the extensions `knativeerrorcode` and `knativeerrordest`; without one it is dropped.

@@ -44,7 +44,18 @@ export interface ApplicationSpec {
   trustAnchors?: { anchors: Array<{ certificate: string }> };
   /** Where the push sink delivers this application's stream. */
   knative?: { endpoint?: { url: string; headers?: Record<string, string>; timeout?: string } };
+  /** Mooring's extension: quotas and rate limits of the application (docs/quotas.md). */
+  limits?: ApplicationLimits;
   [other: string]: unknown;
+}
+
+/**
+ * `spec.limits` (a Mooring extension, docs/quotas.md): each field absent takes the process-wide
+ * default, 0 means unlimited. Connections are MQTT connections and HTTP requests in progress.
+ */
+export interface ApplicationLimits {
+  application?: { connections?: number; messagesPerSecond?: number; bytesPerSecond?: number; commandsPerSecond?: number };
+  device?: { connections?: number; messagesPerSecond?: number; bytesPerSecond?: number };
 }
 
 export interface DeviceSpec {

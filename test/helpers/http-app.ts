@@ -5,7 +5,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Received { path: string; headers: IncomingHttpHeaders; body: string; status: number }
+export interface Received {
+  path: string; headers: IncomingHttpHeaders; body: string; status: number;
+  /** Date.now() when the request was complete. */
+  at: number;
+}
 
 export interface RecordingApp {
   /** Base URL, `http://127.0.0.1:<port>` (no trailing slash). */
@@ -26,7 +30,7 @@ export async function startRecordingApp(respond: (path: string, n: number) => nu
       const n = counters.get(path) ?? 0;
       counters.set(path, n + 1);
       const status = respond(path, n);
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status, at: Date.now() });
       res.writeHead(status).end();
     });
   });

@@ -91,6 +91,8 @@ export function uniqueName(prefix: string): string {
 
 /** A broker of the test's own, for fault tests that stop Kafka (the shared one must stay up). */
 export interface OwnKafka extends TestKafka {
+  /** The broker's run directory (server.properties, data), for tests that change its config between restarts. */
+  readonly dir: string;
   /** Stops the broker and removes its data. */
   close(): Promise<void>;
 }
@@ -106,6 +108,7 @@ export async function startOwnKafka(prefix: string): Promise<OwnKafka> {
   const forget = killAtExit(RUN_DIR, id);
   return {
     ...controlled([address], id),
+    dir: join(RUN_DIR, id),
     async close() {
       forget();
       await kafkaSh(['kill', id], 60_000).catch(() => undefined);

@@ -115,6 +115,25 @@ const chooseDialect: Step = (c) => {
 };
 
 /**
+ * The application's and the device's connection quotas (docs/quotas.md): v5 CONNACK 0x97 (Quota
+ * exceeded), 3.1.1 0x03 (Server unavailable, its only "not now"). A connection taking over the
+ * device's connection here replaces it, so it passes. The ticket is released when the session ends.
+ */
+const admitQuota: Step = (c) => {
+  const { s } = c;
+  const quotas = s.gw.opts.quotas;
+  if (quotas === undefined) return true;
+  const device = c.device!.metadata.name;
+  const replacing = s.gw.sessionOf(c.application!.metadata.name, device) !== undefined;
+  try {
+    s.quota = quotas.acquire(c.application!, device, 'mqtt', replacing);
+  } catch (err) {
+    return refuse(c, V3.serverUnavailable, RC.quotaExceeded, err instanceof Error ? err.message : String(err));
+  }
+  return true;
+};
+
+/**
  * [MQTT-3.1.4-3] (v5) / [MQTT-3.1.4-2] (3.1.1): a connection of a device already connected takes
  * over; the old one gets v5 DISCONNECT 0x8E and is closed. Its Will is published: with clean start
  * required its session ends here, and [MQTT-3.1.2-8] publishes the Will when the session ends.
@@ -199,6 +218,7 @@ export const connectSteps: ReadonlyArray<readonly [string, Step]> = [
   ['checkCapacity', checkCapacity],
   ['authenticate', authenticate],
   ['chooseDialect', chooseDialect],
+  ['admitQuota', admitQuota],
   ['takeOver', takeOver],
   ['register', register],
   ['claim', claim],

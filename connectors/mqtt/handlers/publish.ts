@@ -4,6 +4,10 @@
 // PUBACK / QoS 2 PUBREC leaves only after the bus accepted it (nothing acknowledged is lost).
 // Refusals: QoS 0 dropped; v5 reason code in PUBACK/PUBREC; 3.1.1 cannot refuse, so the
 // connection is closed [MQTT-3.3.5-2]. QoS 2 is supported (method A of §4.3.3).
+// Over the application's or device's message/byte rate (docs/quotas.md): v5 QoS 1/2 get 0x97, QoS 0
+// is dropped, and a client refused more than `quotaDisconnectAfter` times within a second (it
+// ignores the 0x97s) gets DISCONNECT 0x96;
+// 3.1.1 is held (its input waits until the bucket allows the publish): backpressure, not a close.
 
 import type { IPublishPacket } from 'mqtt-packet';
 import { parseTopic } from '../../../functions/normalize/topic.ts';
@@ -18,6 +22,7 @@ import type { SessionIdentity } from '../events.ts';
 import type { MqttDialect } from '../../../functions/ports/registry.ts';
 import { End } from '../ending.ts';
 import { rfc3339 } from '../../../events/time.ts';
+import { CLOSED } from '../state.ts';
 
 export function handlePublish(s: SessionContext, p: IPublishPacket): void | Promise<void> {
   const { opts } = s.gw;
@@ -104,13 +109,17 @@ function reply(s: SessionContext, p: IPublishPacket, request: string): void {
   });
 }
 
-function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
+function accept(s: SessionContext, p: IPublishPacket, topic: string): void | Promise<void> {
   const props = s.v5 ? p.properties : undefined;
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
   const contentType = props?.contentType;
   if (contentType !== undefined) {
     const ct = resolveContentType(contentType, payload);
     if (!ct.ok) return refuse(s, p, RC.unspecified, ct.message);
+  }
+  if (s.quota !== undefined) {
+    const ms = s.gw.opts.quotas!.admit(s.quota, payload.length, 'mqtt');
+    if (ms > 0) return overQuota(s, p, topic, ms);
   }
   const fields: PublishFields = {
     topic, qos: p.qos, retain: p.retain, payload,
@@ -136,6 +145,27 @@ function accept(s: SessionContext, p: IPublishPacket, topic: string): void {
       stats.publishesDropped++;
     }
   });
+}
+
+/**
+ * A publish over the rate: 3.1.1 waits (input held: the client's own flow control slows it down;
+ * nothing is lost and no reconnect storm follows), then is admitted again; v5 is refused with 0x97
+ * (QoS 0 dropped), and DISCONNECT 0x96 ends a client that keeps publishing regardless.
+ */
+function overQuota(s: SessionContext, p: IPublishPacket, topic: string, ms: number): void | Promise<void> {
+  if (!s.v5) {
+    return new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(ms))).then(() => (s.state === CLOSED ? undefined : accept(s, p, topic)));
+  }
+  const { quotaDisconnectAfter, quotas } = s.gw.opts;
+  const now = quotas!.now();
+  if (now - s.quotaSecond >= 1000) {
+    s.quotaSecond = now;
+    s.quotaRefusals = 0;
+  }
+  if (quotaDisconnectAfter > 0 && ++s.quotaRefusals > quotaDisconnectAfter) {
+    return void s.end(End.messageRateTooHigh, `${quotas!.lastKind.replace('_', ' ')} rate exceeded more than ${quotaDisconnectAfter} times within a second`);
+  }
+  refuse(s, p, RC.quotaExceeded, `${quotas!.lastKind.replace('_', ' ')} rate exceeded`);
 }
 
 /**

@@ -33,7 +33,7 @@ test('planEnd: the v5 DISCONNECT reason code of each server-side end', () => {
     keepAliveTimeout: 0x8d, takenOver: 0x8e, serverShutdown: 0x8b, aborted: NO_PACKET, connectRefused: NO_PACKET,
     publishRefused: NO_PACKET, protocolError: 0x82, malformed: 0x81, packetTooLarge: 0x95,
     receiveMaximumExceeded: 0x93, retainNotSupported: 0x9a, topicAliasInvalid: 0x94,
-    subscriptionIdentifiersNotSupported: 0xa1, internalError: 0x80, revoked: 0x98, leaseLost: 0x8e, topicNameInvalid: 0x90,
+    subscriptionIdentifiersNotSupported: 0xa1, internalError: 0x80, revoked: 0x98, leaseLost: 0x8e, topicNameInvalid: 0x90, messageRateTooHigh: 0x96,
   };
   assert.equal(Object.keys(End).sort(), Object.keys(expected).sort(), 'every reason has its expected code here');
   for (const [name, r] of Object.entries(End)) assert.is(planEnd(r, connected).disconnect, expected[name], name);

@@ -142,12 +142,16 @@ test('an id is HMAC-SHA-256 under the cache key of the length-prefixed parts', (
   const claims = [
     { application: 'app1', device: 'dev7', credential: 'pass', presented: 'pw-7', stored: hashA },
     { application: 'ä', device: 'd', credential: 'user:u', presented: new Uint8Array([0, 1, 255]), stored: '' },
+    // Longer than the buffer the cache starts with (it grows), then a short one again.
+    { application: 'app1', device: '€'.repeat(300), credential: 'pass', presented: 'x'.repeat(2000), stored: hashA },
+    { application: 'app1', device: 'dev7', credential: 'pass', presented: 'pw', stored: hashA },
   ];
+  const cache = new VerifiedSecrets(10, key);
   for (const claim of claims) {
     const parts = [claim.application, claim.device, claim.credential, claim.presented, claim.stored]
       .map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p)));
     const message = Buffer.concat(parts.flatMap((p) => [Buffer.from([0, 0, p.length >> 8, p.length & 255]), p]));
-    assert.is(new VerifiedSecrets(10, key).idOf(claim), createHmac('sha256', key).update(message).digest('base64'));
+    assert.is(cache.idOf(claim), createHmac('sha256', key).update(message).digest('base64'));
   }
 });
 
