@@ -353,3 +353,23 @@ export function describeStartError(err: unknown): string {
   if (isMooringError(err)) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The parts of Mooring a process can serve (the image's entry point: `mooring [part[,part…]]`). */
+export const PARTS = ['gateway', 'http', 'api', 'integrations'] as const;
+export type Part = (typeof PARTS)[number];
+
+/**
+ * The parts named by the entry point's arguments (`gateway`, `gateway,http`, `gateway http`);
+ * none, or `all`: every part (one process, as `npm start`). Throws MOORING_INVALID_CONFIG for an
+ * unknown name.
+ */
+export function partsFromArgs(args: readonly string[]): ReadonlySet<Part> {
+  const names = args.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '');
+  if (names.length === 0 || (names.length === 1 && names[0] === 'all')) return new Set(PARTS);
+  for (const name of names) {
+    if (!(PARTS as readonly string[]).includes(name)) {
+      throw new MooringError('MOORING_INVALID_CONFIG', `unknown part ${JSON.stringify(name)}; one of: all, ${PARTS.join(', ')}, function, controller`);
+    }
+  }
+  return new Set(names as Part[]);
+}

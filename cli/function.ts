@@ -1,6 +1,6 @@
-// Entry point of the functions image (knative/services.yaml): serves the function that
-// MOORING_FUNCTION names under the Knative Serving contract, on PORT, with the registry file of
-// MOORING_REGISTRY. `MOORING_FUNCTION=normalize PORT=8080 npm run function`.
+// Entry point of a function (the image started as `function`, knative/services.yaml): serves the
+// function that MOORING_FUNCTION names under the Knative Serving contract, on PORT, with the
+// registry file of MOORING_REGISTRY. `MOORING_FUNCTION=normalize PORT=8080 npm run function`.
 
 import { FileRegistry } from '../connectors/registry/index.ts';
 import { main } from '../functions/runtime/main.ts';

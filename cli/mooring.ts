@@ -21,7 +21,7 @@ import { contentType } from '../functions/content-type/index.ts';
 import type { EventBus, Subscriber, TriggerSpec } from '../functions/ports/bus.ts';
 import { MooringError } from '../events/errors.ts';
 import { systemClock, type FunctionContext, type Logger } from '../functions/ports/runtime.ts';
-import type { Config } from './config.ts';
+import { PARTS, type Config, type Part } from './config.ts';
 import { openRegistry, openTokens } from './registry.ts';
 import { hashPool } from '../functions/authz/hash-pool.ts';
 import { publishRegistryChanges } from '../connectors/registry/change-events.ts';
@@ -54,8 +54,8 @@ export interface Mooring {
   registry: RegistryStore;
   /** Where the registry lives, for the start-up text. */
   registryDescription: string;
-  /** The management API (registry, tokens, admin, commands, discovery). */
-  api: ApiServer;
+  /** The management API (registry, tokens, admin, commands, discovery); undefined when this process does not serve `api`. */
+  api: ApiServer | undefined;
   /** The demo user's access token (embedded demo only). */
   demoUser: { username: string; token: string } | undefined;
   bus: EventBus;
@@ -80,7 +80,8 @@ export interface Mooring {
   streams: StreamSource;
   mqttIntegration: MqttIntegration;
   mqttIntegrationAddresses: ListenerAddresses;
-  wsIntegration: WsIntegration;
+  /** Undefined when this process does not serve `integrations`. */
+  wsIntegration: WsIntegration | undefined;
   /** The process's one quota limiter (docs/quotas.md). */
   quotas: QuotaLimiter;
   /** Admission at accept of every device-facing listener (connections per source, pending handshakes). */
@@ -94,6 +95,11 @@ export interface StartOptions {
   onDemoEvent?: (event: CloudEvent) => void;
   /** Bus to use instead of the one the configuration selects (tests). */
   bus?: EventBus;
+  /**
+   * The parts whose listeners this process opens (default: all of PARTS). The bus, the registry,
+   * the Triggers and the ingress (`/metrics`, `/health/*`) run in every process.
+   */
+  parts?: ReadonlySet<Part>;
 }
 
 /**
@@ -187,6 +193,7 @@ function quotaDefaults(c: Readonly<Config>): Limits {
 
 export async function startMooring(config: Readonly<Config>, opts: StartOptions): Promise<Mooring> {
   const { logger } = opts;
+  const serves = (part: Part): boolean => (opts.parts ?? new Set(PARTS)).has(part);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) {
@@ -324,10 +331,10 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
     });
     // ----
     hashPool.warm(); // password hashes off the event loop, ready before the first connect
-    const mqtt = await gateway.listen();
-    closers.push(() => gateway.close());
-    const httpAddresses = await http.listen();
-    closers.push(() => http.close());
+    const mqtt: GatewayAddresses = serves('gateway') ? await gateway.listen() : {};
+    if (serves('gateway')) closers.push(() => gateway.close());
+    const httpAddresses: HttpAddresses = serves('http') ? await http.listen() : {};
+    if (serves('http')) closers.push(() => http.close());
     metrics.gateway(() => gateway.stats);
     metrics.bus(() => bus.stats());
     const health = bus.capabilities.health;
@@ -358,17 +365,17 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
       ...outgoing,
       listeners: listenersOf(config, admission, tls, config.mqttIntegrationPort, config.mqttIntegrationWsPort, config.mqttIntegrationTlsPort),
     });
-    const mqttIntegrationAddresses = await mqttIntegration.listen();
-    closers.push(() => mqttIntegration.close());
-    const wsIntegration = await startWsIntegration({
+    const mqttIntegrationAddresses: ListenerAddresses = serves('integrations') ? await mqttIntegration.listen() : {};
+    if (serves('integrations')) closers.push(() => mqttIntegration.close());
+    const wsIntegration = serves('integrations') ? await startWsIntegration({
       source: streams, auth, logger: logger.child({ component: 'ws-integration' }), port: config.wsIntegrationPort, host: config.host,
       admission, maxWriteBuffer: config.maxOutgoingBytes,
-    });
-    closers.push(() => wsIntegration.close());
+    }) : undefined;
+    if (wsIntegration) closers.push(() => wsIntegration.close());
     const mi = mqttIntegrationAddresses;
     // ----
 
-    const api = await startApi({
+    const api = serves('api') ? await startApi({
       registry, tokens, config, logger, authn,
       endpoints: {
         ...(mqtt.mqtt ? { mqtt: { host: publicHost, port: mqtt.mqtt.port } } : {}),
@@ -377,12 +384,12 @@ export async function startMooring(config: Readonly<Config>, opts: StartOptions)
         ...(httpAddresses.http ? { http: { url: `http://${publicHost}:${httpAddresses.http.port}` } } : {}),
         ...(mi.mqtts ?? mi.mqtt ? { mqtt_integration: { host: publicHost, port: (mi.mqtts ?? mi.mqtt)!.port } } : {}),
         ...(mi.ws ? { mqtt_integration_ws: { url: `ws://${publicHost}:${mi.ws.port}/mqtt` } } : {}),
-        websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` },
+        ...(wsIntegration ? { websocket_integration: { url: `ws://${publicHost}:${wsIntegration.address.port}` } } : {}),
       },
       users: demoUser ? [DEMO_USER] : [],
       commands: quotas.commandGate((request) => commands.sendCommand(request), 'api'),
-    });
-    closers.push(() => api.close());
+    }) : undefined;
+    if (api) closers.push(() => api.close());
     ready = true;
     closers.push(async () => { ready = false; });
 

@@ -88,7 +88,8 @@ export class HashPool {
   private start(): Slot | undefined {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./hash-worker.mjs', import.meta.url));
+      // Compiled (dist/, `npm run build`): the worker is plain JavaScript; from source, the .mjs registers tsx first.
+      worker = new Worker(new URL(import.meta.url.endsWith('.js') ? './hash-worker.js' : './hash-worker.mjs', import.meta.url));
     } catch {
       this.failed = true;
       return undefined;

@@ -29,7 +29,9 @@ export async function loadFunction(name: string): Promise<MooringFunction> {
   if (!entry) {
     throw new MooringError('MOORING_INVALID_CONFIG', `MOORING_FUNCTION=${JSON.stringify(name)} is not a function; one of: ${Object.keys(FUNCTION_MODULES).join(', ')}`);
   }
-  const mod = (await import(new URL(entry.module, import.meta.url).href)) as Record<string, unknown>;
+  // Compiled (dist/, `npm run build`), this module and its siblings end in .js.
+  const module = import.meta.url.endsWith('.js') ? entry.module.replace(/\.ts$/, '.js') : entry.module;
+  const mod = (await import(new URL(module, import.meta.url).href)) as Record<string, unknown>;
   const fn = mod[entry.exportName] ?? mod.default;
   if (!isMooringFunction(fn)) throw new MooringError('MOORING_INVALID_CONFIG', `${entry.module} does not export ${entry.exportName} as a MooringFunction`);
   return fn;

@@ -29,14 +29,12 @@ KAS="$KAS_CACHE/bin/kube-apiserver"
 SERVER_NAME=kube SERVER_KIND=cluster SERVER_LOG=kube-apiserver.log
 # shellcheck source=../lib/local-server.sh
 source "$ROOT/scripts/lib/local-server.sh"
+# shellcheck source=../lib/apt.sh
+source "$ROOT/scripts/lib/apt.sh"
 server_marker() { echo "$1/"; }
 
 provision() {
-  if ! command -v etcd >/dev/null; then
-    echo "kube: installing etcd-server" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server >&2 || {
-      apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server >&2; }
-  fi
+  apt_ensure kube etcd:etcd-server
   [ -x "$KAS" ] && return 0
   command -v go >/dev/null || die "go is not installed (needed once, to build kube-apiserver)"
   echo "kube: building kube-apiserver $VERSION into $KAS_CACHE (once; about 9 minutes)" >&2

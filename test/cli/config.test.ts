@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configFromEnv, configWarnings, describeStartError, RENAMED, VARIABLES, type Variable } from '../../cli/config.ts';
+import { configFromEnv, configWarnings, describeStartError, PARTS, partsFromArgs, RENAMED, VARIABLES, type Variable } from '../../cli/config.ts';
 import { isMooringError } from '../../events/errors.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -98,6 +98,19 @@ test('a renamed variable set under its old name only is warned about (it is not 
   assert.equal(configWarnings({}), []);
   assert.is(configFromEnv({ LOG_LEVEL: 'debug' }).logLevel, 'info', 'the old name is not read');
   for (const now of Object.values(RENAMED)) assert.ok(VARIABLES.some((v) => v.name === now), now);
+});
+
+test('the entry point\'s parts: none or `all` is every part, a list by commas or words, an unknown name refused', () => {
+  assert.equal([...partsFromArgs([])], [...PARTS]);
+  assert.equal([...partsFromArgs(['all'])], [...PARTS]);
+  assert.equal([...partsFromArgs(['gateway,http'])], ['gateway', 'http']);
+  assert.equal([...partsFromArgs(['api', 'integrations'])], ['api', 'integrations']);
+  try {
+    partsFromArgs(['gateway', 'mqtt']);
+    assert.unreachable('an unknown part was accepted');
+  } catch (err) {
+    assert.ok(isMooringError(err) && err.code === 'MOORING_INVALID_CONFIG' && err.message.includes('"mqtt"'), String(err));
+  }
 });
 
 test('every variable\'s default passes its own check', () => {

@@ -1,5 +1,6 @@
-// The functions image entry point: one program serves any function, chosen by MOORING_FUNCTION,
-// on PORT, under the Knative Serving contract (binary CloudEvent in, reply out, health, drain).
+// The functions entry point (the image started as `function`): one program serves any function,
+// chosen by MOORING_FUNCTION, on PORT, under the Knative Serving contract (binary CloudEvent in,
+// reply out, health, drain).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

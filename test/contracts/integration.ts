@@ -294,15 +294,15 @@ export function integrationContract(name: string, fixture: () => Promise<Integra
 
   test('discovery lists mqtt_integration, mqtt_integration_ws and websocket_integration (drg stream finds the last)', async () => {
     for (const path of ['/.well-known/drogue-endpoints', '/api/console/v1alpha1/info']) {
-      const e = await (await fetch(`${mooring.api.url}${path}`)).json() as Record<string, { host?: string; port?: number; url?: string }>;
+      const e = await (await fetch(`${mooring.api!.url}${path}`)).json() as Record<string, { host?: string; port?: number; url?: string }>;
       assert.is(e.mqtt_integration?.port, integrationPort(), path);
       assert.is(e.mqtt_integration_ws?.url, `ws://127.0.0.1:${mooring.mqttIntegrationAddresses.ws!.port}/mqtt`, path);
-      assert.is(e.websocket_integration?.url, `ws://127.0.0.1:${mooring.wsIntegration.address.port}`, path);
+      assert.is(e.websocket_integration?.url, `ws://127.0.0.1:${mooring.wsIntegration!.address.port}`, path);
     }
   });
 
   test('WebSocket integration: each credential form, one text frame per event, ?group_id=, 404 before the upgrade when denied, 403 for bad credentials', async () => {
-    const base = `ws://127.0.0.1:${mooring.wsIntegration.address.port}`;
+    const base = `ws://127.0.0.1:${mooring.wsIntegration!.address.port}`;
     const run = randomUUID();
     const open = (url: string, headers: Record<string, string> = {}) => new Promise<{ ws: WebSocket; frames: string[] }>((resolve, reject) => {
       const ws = new WebSocket(url, { headers });

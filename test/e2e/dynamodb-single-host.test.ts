@@ -74,7 +74,7 @@ test.after(async () => {
 
 const auth = () => `Basic ${Buffer.from(`${a.demoUser!.username}:${a.demoUser!.token}`).toString('base64')}`;
 const DEVICE = `/api/registry/v1alpha1/apps/demo-app/devices`;
-const call = (method: string, path: string, body?: unknown) => fetch(`http://127.0.0.1:${a.api.port}${path}`, {
+const call = (method: string, path: string, body?: unknown) => fetch(`http://127.0.0.1:${a.api!.port}${path}`, {
   method, headers: { authorization: auth(), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
 });
 
@@ -133,7 +133,7 @@ test('an access token created through A\'s API works on B\'s; deleted through B\
   const device = await asToken(bApiPort, '/api/registry/v1alpha1/apps/demo-app/devices/shared');
   assert.is(device.status, 200, 'B authorises the token for the demo application');
   assert.is((await asToken(bApiPort, `/api/tokens/v1alpha1/${prefix}`, 'DELETE')).status, 204);
-  const refused = await asToken(a.api.port, '/api/tokens/v1alpha1');
+  const refused = await asToken(a.api!.port, '/api/tokens/v1alpha1');
   assert.is(refused.status, 403, 'A no longer accepts a token deleted through B');
   const left = (await (await call('GET', '/api/tokens/v1alpha1')).json() as Array<{ prefix: string }>).map((t) => t.prefix);
   console.log(`  token ${prefix}: issued by A, used and deleted on B, refused by A; ${left.length} token(s) of the demo user left`);

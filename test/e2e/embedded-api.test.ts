@@ -37,7 +37,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (path: string) => `http://127.0.0.1:${mooring.api.port}${path}`;
+const api = (path: string) => `http://127.0.0.1:${mooring.api!.port}${path}`;
 const basic = () => `Basic ${Buffer.from(`${mooring.demoUser!.username}:${mooring.demoUser!.token}`).toString('base64')}`;
 const DEVICES = `/api/registry/v1alpha1/apps/${DEMO_APPLICATION}/devices`;
 

@@ -55,7 +55,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (path: string): string => `http://127.0.0.1:${mooring.api.port}${path}`;
+const api = (path: string): string => `http://127.0.0.1:${mooring.api!.port}${path}`;
 const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
 async function call(method: string, path: string, authorization: string, body?: unknown): Promise<number> {

@@ -38,7 +38,7 @@ export async function startEmbedded(overrides: Partial<Config> = {}): Promise<Em
   }), { logger: silentLogger });
   const auth = `Basic ${Buffer.from(`${mooring.demoUser!.username}:${mooring.demoUser!.token}`).toString('base64')}`;
   const call = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
-    const res = await fetch(`http://127.0.0.1:${mooring.api.port}${path}`, {
+    const res = await fetch(`http://127.0.0.1:${mooring.api!.port}${path}`, {
       method,
       headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),

@@ -138,6 +138,10 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
       'apps/v1/Deployment/mooring-controller spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'apps/v1/Deployment/mooring-gateway spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'eventing.knative.dev/v1alpha1/KafkaSink/mooring-dead-letter spec.bootstrapServers[0]="kafka.tofu-test.svc:9092"',
+      // The function Services run the one image too (Dockerfile, started as `function`).
+      'serving.knative.dev/v1/Service/authz spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
+      'serving.knative.dev/v1/Service/content-type spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
+      'serving.knative.dev/v1/Service/normalize spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'v1/ConfigMap/kafka-broker-config data.bootstrap.servers="kafka.tofu-test.svc:9092"',
       'v1/ConfigMap/kafka-broker-config data.default.topic.partitions="4"',
       'v1/ConfigMap/kafka-broker-config data.default.topic.replication.factor="1"',

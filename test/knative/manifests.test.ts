@@ -164,14 +164,15 @@ test('the schema check catches a misspelled field and a wrong type', async () =>
   assert.not.ok(sink({ apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', metadata: { name: 's' }, spec: { topic: 't' } }));
 });
 
-test('the Services run the one functions image with MOORING_FUNCTION, probes and autoscaling', async () => {
+test('the Services run the one Mooring image as `function` with MOORING_FUNCTION, probes and autoscaling', async () => {
   const docs = parseManifests(await readFile(path.join(knativeDir, 'services.yaml'), 'utf8'), 'services.yaml');
   assert.equal(docs.map((d) => d.metadata?.name).sort(), ['authz', 'content-type', 'normalize']);
   for (const d of docs) {
     const template = (d.spec as { template: { metadata: { annotations: Record<string, string> }; spec: { containers: Array<Record<string, unknown>> } } }).template;
     for (const a of ['min-scale', 'max-scale', 'target']) assert.type(template.metadata.annotations[`autoscaling.knative.dev/${a}`], 'string', `${d.metadata?.name} ${a}`);
-    const c = template.spec.containers[0] as { image: string; env: Array<{ name: string; value: string }>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } };
-    assert.match(c.image, /^ghcr\.io\/mooring\/functions(:|$)/);
+    const c = template.spec.containers[0] as { image: string; args: string[]; env: Array<{ name: string; value: string }>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } };
+    assert.match(c.image, /^ghcr\.io\/mooring\/mooring(:|$)/);
+    assert.equal(c.args, ['function']);
     assert.ok(c.env.some((e) => e.name === 'MOORING_FUNCTION' && e.value === d.metadata?.name));
     // Only variables the configuration module knows, with values its checks accept.
     for (const e of c.env) {

@@ -104,9 +104,9 @@ test('applications that never read their stream (MQTT integration: queue bound +
     generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow', keepalive: 0 }),
     generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'app/open', qos: 0 }] }),
   ], 9);
-  const slowWs = new WebSocket(`ws://127.0.0.1:${mooring.wsIntegration.address.port}/open`);
+  const slowWs = new WebSocket(`ws://127.0.0.1:${mooring.wsIntegration!.address.port}/open`);
   await new Promise((r) => slowWs.once('open', r));
-  await until('the WebSocket to be served', () => mooring.wsIntegration.connections === 1);
+  await until('the WebSocket to be served', () => mooring.wsIntegration!.connections === 1);
   let wsClosedAt = 0;
   (slowWs as unknown as { _socket: Socket })._socket.pause(); // reads nothing more: no pong either
   const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${mooring.mqtt.mqtt!.port}`, { username: 'o1@open', password: 'secret', reconnectPeriod: 0 });
@@ -121,7 +121,7 @@ test('applications that never read their stream (MQTT integration: queue bound +
       published++;
       if (mqttCutAt === 0 && mooring.mqttIntegration.stats.connections === 1) mqttCutAt = Date.now() - start;
       // The server's side: a paused client does not see the close itself.
-      if (wsClosedAt === 0 && mooring.wsIntegration.connections === 0) wsClosedAt = Date.now();
+      if (wsClosedAt === 0 && mooring.wsIntegration!.connections === 0) wsClosedAt = Date.now();
     }
     if (mqttCutAt === 0 && mooring.mqttIntegration.stats.connections === 1) mqttCutAt = Date.now() - start;
     await until('the reader to get every event', () => readerGot === published);

@@ -70,7 +70,7 @@ test.after(async () => {
 /** A normal request to each HTTP server, while the tricklers run. */
 async function normalClientsServed(): Promise<string> {
   const http = await fetch(`http://127.0.0.1:${mooring.httpAddresses.http!.port}/v1/temp`, { method: 'POST', body: '{"t":1}', headers: { authorization: AUTH, 'content-type': 'application/json' } });
-  const api = await fetch(`${mooring.api.url}/.well-known/drogue-endpoints`);
+  const api = await fetch(`${mooring.api!.url}/.well-known/drogue-endpoints`);
   const ingress = await fetch(`${mooring.ingress.url}health`);
   assert.is(http.status, 202);
   assert.is(api.status, 200);
@@ -81,7 +81,7 @@ async function normalClientsServed(): Promise<string> {
 test('HTTP endpoint, API, ingress: trickled headers and trickled bodies get 408 and are closed; normal clients served meanwhile', async () => {
   const servers = {
     endpoint: { port: mooring.httpAddresses.http!.port, path: '/v1/temp' },
-    api: { port: mooring.api.port, path: '/api/registry/v1/apps' },
+    api: { port: mooring.api!.port, path: '/api/registry/v1/apps' },
     ingress: { port: Number(new URL(mooring.ingress.url).port), path: '/' },
   };
   const runs: Array<Promise<[string, Trickled]>> = [];
@@ -108,7 +108,7 @@ test('WebSocket listeners: a trickled upgrade request gets 408 and is closed', a
   const upgrade = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n`;
   const [mqttWs, wsIntegration] = await Promise.all([
     trickle(mooring.mqtt.ws!.port, upgrade('/mqtt'), 'X-Slow: aaaaaaaaaa\r\n'),
-    trickle(mooring.wsIntegration.address.port, upgrade('/app1'), 'X-Slow: aaaaaaaaaa\r\n'),
+    trickle(mooring.wsIntegration!.address.port, upgrade('/app1'), 'X-Slow: aaaaaaaaaa\r\n'),
   ]);
   console.log(`  mqtt ws: ${statusOf(mqttWs.answer)} after ${mqttWs.closedAfterMs} ms; ws integration: ${statusOf(wsIntegration.answer)} after ${wsIntegration.closedAfterMs} ms`);
   assert.is(statusOf(mqttWs.answer), 'HTTP/1.1 408 Request Timeout');

@@ -71,7 +71,7 @@ variable "kafka_broker_storage_gb" {
 }
 
 variable "images" {
-  description = "Image replacements by the manifests' repository, e.g. your ECR copies of ghcr.io/mooring/mooring and ghcr.io/mooring/functions."
+  description = "Image replacements by the manifests' repository, e.g. your ECR copy of ghcr.io/mooring/mooring (every Mooring container runs it)."
   type        = map(string)
   default     = {}
 }

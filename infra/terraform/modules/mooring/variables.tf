@@ -77,7 +77,7 @@ variable "dead_letter_topic" {
 }
 
 variable "images" {
-  description = "Image replacements by the manifests' repository (ghcr.io/mooring/mooring, ghcr.io/mooring/functions)."
+  description = "Image replacements by the manifests' repository (ghcr.io/mooring/mooring: every Mooring container, functions included)."
   type        = map(string)
   default     = {}
 }

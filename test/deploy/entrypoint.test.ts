@@ -1,0 +1,82 @@
+// The manifests start containers the way the image's entry point (Dockerfile, cli/serve.ts)
+// expects: one image for every Mooring container, a first argument that names a part it serves,
+// a function Service naming a function that exists, container ports that are the defaults of
+// cli/config.ts (or set through the environment), and runAsUser equal to the image's USER.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseManifests, type Manifest } from '../../connectors/knative/triggers.ts';
+import { configFromEnv, partsFromArgs, type Config } from '../../cli/config.ts';
+import { FUNCTION_MODULES } from '../../functions/runtime/main.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const IMAGE = 'ghcr.io/mooring/mooring:latest';
+
+interface Container {
+  name: string; image: string; args?: string[];
+  ports?: Array<{ name?: string; containerPort: number }>;
+  env?: Array<{ name: string; value?: string }>;
+  readinessProbe?: { httpGet?: { port?: number | string } };
+}
+interface Workload { origin: string; runAsUser: number | undefined; container: Container }
+
+function workloads(): Workload[] {
+  const files = [
+    ...readdirSync(join(ROOT, 'deploy')).filter((f) => f.endsWith('.yaml')).map((f) => join('deploy', f)),
+    ...readdirSync(join(ROOT, 'knative')).filter((f) => f.endsWith('.yaml')).map((f) => join('knative', f)),
+  ];
+  const out: Workload[] = [];
+  for (const file of files) {
+    for (const doc of parseManifests(readFileSync(join(ROOT, file), 'utf8'), file) as Manifest[]) {
+      const pod = (doc.spec as { template?: { spec?: { containers?: Container[]; securityContext?: { runAsUser?: number } } } } | undefined)?.template?.spec;
+      for (const container of pod?.containers ?? []) {
+        out.push({ origin: `${file} ${doc.kind}/${doc.metadata?.name}`, runAsUser: pod?.securityContext?.runAsUser, container });
+      }
+    }
+  }
+  return out;
+}
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+test('the Dockerfile\'s entry point is the compiled cli/serve.ts, run as a numeric non-root user', () => {
+  assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/cli\/serve\.js"\]$/m);
+  assert.ok(readdirSync(join(ROOT, 'cli')).includes('serve.ts'));
+  assert.match(dockerfile, /^USER 10001:10001$/m);
+  assert.match(dockerfile, /npm ci --omit=dev/);
+});
+
+test('every Mooring container uses the one image with a part the entry point serves', () => {
+  const all = workloads();
+  const mooring = all.filter((w) => w.container.image.startsWith('ghcr.io/mooring/'));
+  const parts: Record<string, number> = {};
+  for (const { origin, container, runAsUser } of mooring) {
+    assert.is(container.image, IMAGE, origin);
+    const args = container.args ?? [];
+    const first = args[0] ?? 'all';
+    parts[first] = (parts[first] ?? 0) + 1;
+    const env: Record<string, string> = Object.fromEntries((container.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
+    const config: Readonly<Config> = configFromEnv(env);
+    const ports = new Set((container.ports ?? []).map((p) => p.containerPort));
+    if (first === 'function') {
+      assert.ok(config.functionName !== undefined && config.functionName in FUNCTION_MODULES, `${origin}: MOORING_FUNCTION ${config.functionName}`);
+      assert.ok(ports.has(config.port), `${origin}: PORT ${config.port}`);
+    } else if (first === 'controller') {
+      assert.ok(ports.has(config.port), `${origin}: PORT ${config.port}`);
+    } else {
+      const served = partsFromArgs(args); // throws for a name the entry point does not serve
+      assert.ok(ports.has(config.ingressPort), `${origin}: the ingress (health, metrics) on ${config.ingressPort}`);
+      if (served.has('gateway')) for (const p of [config.mqttPort, config.mqttsPort, config.mqttWsPort]) assert.ok(ports.has(p), `${origin}: MQTT port ${p}`);
+      if (served.has('http')) assert.ok(ports.has(config.httpPort), `${origin}: HTTP port ${config.httpPort}`);
+      if (served.has('api')) assert.ok(ports.has(config.apiPort), `${origin}: API port ${config.apiPort}`);
+    }
+    if (runAsUser !== undefined) assert.is(runAsUser, 10001, origin);
+  }
+  console.log(`manifests: ${mooring.length} Mooring containers of ${all.length}, by part ${JSON.stringify(parts)}`);
+  assert.ok(mooring.length >= 5 && parts.function! >= 3 && parts.gateway === 1 && parts.controller === 1);
+});
+
+test.run();
