@@ -79,4 +79,23 @@ test('every Mooring container uses the one image with a part the entry point ser
   assert.ok(mooring.length >= 5 && parts.function! >= 3 && parts.gateway === 1 && parts.controller === 1);
 });
 
+test('every manifest names the same Kafka: the gateway\'s config, the Broker and the dead-letter KafkaSink', () => {
+  const servers = new Map<string, string>();
+  for (const dir of ['deploy', 'knative']) {
+    for (const file of readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseManifests(readFileSync(join(ROOT, dir, file), 'utf8'), file) as Manifest[]) {
+        const where = `${dir}/${file} ${doc.kind}/${doc.metadata?.name}`;
+        const data = (doc as { data?: Record<string, string> }).data ?? {};
+        if (data.MOORING_KAFKA_BROKERS !== undefined) servers.set(where, data.MOORING_KAFKA_BROKERS);
+        if (data['bootstrap.servers'] !== undefined) servers.set(where, data['bootstrap.servers']);
+        const sink = (doc.spec as { bootstrapServers?: string[] } | undefined)?.bootstrapServers;
+        if (doc.kind === 'KafkaSink' && sink) servers.set(where, sink.join(','));
+      }
+    }
+  }
+  console.log(`kafka addresses: ${JSON.stringify(Object.fromEntries(servers))}`);
+  assert.ok(servers.size >= 3, 'the gateway config, the Broker config and the KafkaSink name Kafka');
+  assert.is(new Set(servers.values()).size, 1, 'one Kafka address everywhere');
+});
+
 test.run();
