@@ -20,6 +20,7 @@ import { emptyAnswer, errorHandler } from './errors.ts';
 import { cors } from './http.ts';
 import { mountRegistry } from './registry/routes.ts';
 import { mountTokens } from './tokens/routes.ts';
+import { answerMalformed } from '../connectors/http/respond.ts';
 
 export interface ApiOptions {
   registry: RegistryStore;
@@ -88,6 +89,7 @@ export async function startApi(options: ApiOptions): Promise<ApiServer> {
   for (const u of options.users ?? []) await options.tokens.putUser(u);
   const app = createApiApp(options);
   const server = app.listen(options.config.apiPort, options.config.host);
+  answerMalformed(server);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err; })]);
   const port = (server.address() as AddressInfo).port;
   const host = options.config.host === '0.0.0.0' || options.config.host === '::' ? '127.0.0.1' : options.config.host;

@@ -24,7 +24,7 @@ import type { TlsInfo } from '../mqtt/core.ts';
 import { HttpAuth, type Credentials } from './auth.ts';
 import { CommandWaiters, type Wait } from './commands.ts';
 import { resolveHttpOptions, type HttpEndpointOptions, type ResolvedHttpOptions } from './options.ts';
-import { readBody, sendError, sendStatus } from './respond.ts';
+import { answerMalformed, readBody, sendError, sendStatus } from './respond.ts';
 import { parseV2, parseV3, portSchema, ttnPayload, type Uplink } from './ttn.ts';
 
 export interface HttpEndpointStats {
@@ -104,6 +104,9 @@ class Endpoint implements HttpEndpoint {
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
     const query = new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1));
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      throw new MooringError('MOORING_INVALID_REQUEST', 'Bad Request: an HTTP/1.1 request must carry a Host header');
+    }
     if (req.method === 'GET' && path === '/') return sendStatus(res, 200);
     if (req.method === 'POST') {
       if (path.startsWith('/v1/')) {
@@ -204,9 +207,10 @@ class Endpoint implements HttpEndpoint {
       server.requestTimeout = opts.requestTimeoutMs;
       server.headersTimeout = Math.min(opts.requestTimeoutMs, 10_000);
       server.keepAliveTimeout = 5_000;
-      server.on('clientError', (err: NodeJS.ErrnoException, socket) => clientError(err, socket));
+      answerMalformed(server);
     };
-    const options = { connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs), noDelay: true };
+    // A missing Host is refused by route() with a JSON answer (node's own refusal has no body).
+    const options = { connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs), noDelay: true, requireHostHeader: false };
     if (opts.port !== false) {
       const server = createServer(options, this.handler);
       tune(server);
@@ -242,16 +246,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw new MooringError('MOORING_INVALID_REQUEST', `the channel ${JSON.stringify(segment)} is not valid percent-encoding`);
   }
-}
-
-/** A request node could not parse: a JSON answer with the precise status, then the connection ends. */
-function clientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-  const [status, reason] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
-  const code = status === 408 ? 'MOORING_TIMEOUT' : 'MOORING_INVALID_REQUEST';
-  const body = JSON.stringify({ error: code, message: `${reason}: ${err.message}` });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 export function createHttpEndpoint(options: HttpEndpointOptions): HttpEndpoint {
