@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt, { type MqttClient } from 'mqtt';
+import * as assert from 'uvu/assert';
 import { issueAccessToken, openTokenStore } from '../../api/index.ts';
 import { configFromEnv, type Config } from '../../cli/config.ts';
 import { startMooring, type Mooring } from '../../cli/mooring.ts';
@@ -120,6 +121,13 @@ export class ControlSink {
   }
 
   expect(body: string): void { if (!this.early.delete(body)) this.waiting.add(body); }
+
+  /** The bodies still missing, counted by their prefix (the part before the first `-`). */
+  missingByPrefix(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const b of this.waiting) { const p = b.split('-')[0]!; out[p] = (out[p] ?? 0) + 1; }
+    return out;
+  }
   close(): Promise<void> { return this.app.close(); }
 }
 
@@ -153,6 +161,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
     `kind: Application\nmetadata:\n  name: app1\naccess:\n  owner: keeper\nspec:\n  knative:\n    endpoint:\n      url: ${sink.url}/\n`,
     'kind: Application\nmetadata:\n  name: fuzzapp\naccess:\n  owner: keeper\n  members:\n    fuzzer:\n      role: reader\n',
     'kind: Device\nmetadata:\n  name: control\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n',
+    'kind: Device\nmetadata:\n  name: control2\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n',
     ...devices,
   ].join('---\n'));
   const tokens = await openTokenStore(dir);
@@ -170,4 +179,38 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a fuzz run reports at its end (filled in by finishRun). */
+export interface RunFigures {
+  control: ControlTally;
+  rssMiB: { before: number; peak: number; after: number };
+  heapMiB: { before: number; after: number };
+  seconds: number;
+}
+
+/**
+ * The end of a fuzz run, once its lanes are done: stops the control client (a failure of it is a
+ * violation), measures memory with the gateway still up and every fuzzing connection gone, closes.
+ */
+export async function finishRun(report: RunFigures, run: { target: Target; control: ControlClient; memory: MemoryWatch; started: number; violation: (what: string) => void }): Promise<void> {
+  report.control = await run.control.stop().catch((err: unknown) => { run.violation(`control client failed: ${String(err)}`); return run.control.tally; });
+  await new Promise((r) => setTimeout(r, 500));
+  run.memory.finish();
+  Object.assign(report, { rssMiB: run.memory.rssMiB, heapMiB: run.memory.heapMiB, seconds: Math.round((Date.now() - run.started) / 1000) });
+  await run.target.close();
+}
+
+/**
+ * What every fuzz test asserts: no internal failure, no violation, every control message
+ * delivered, the live heap back within `heapGrowthMiB` of where it started after a collection,
+ * and RSS (which the allocator does not give back at once) within a generous bound.
+ */
+export function assertRunClean(r: RunFigures & FailureCount & { violations: number }, heapGrowthMiB: number): void {
+  assert.is(r.crashes, 0, r.examples.join('\n'));
+  assert.is(r.violations, 0, r.examples.join('\n'));
+  assert.ok(r.control.sent > 0);
+  assert.is(r.control.lost, 0, 'every control QoS 1 message reached the application');
+  assert.ok(r.heapMiB.after - r.heapMiB.before < heapGrowthMiB, `heap grew from ${r.heapMiB.before} to ${r.heapMiB.after} MiB`);
+  assert.ok(r.rssMiB.after - r.rssMiB.before < 400, `RSS grew from ${r.rssMiB.before} to ${r.rssMiB.after} MiB`);
 }

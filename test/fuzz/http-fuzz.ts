@@ -9,7 +9,7 @@
 
 import { connect } from 'node:net';
 import { Rng } from './mqtt-packets.ts';
-import { ControlClient, MemoryWatch, countingLogger, mib, startTarget, type ControlTally, type FailureCount } from './harness.ts';
+import { ControlClient, MemoryWatch, countingLogger, finishRun, mib, startTarget, type ControlTally, type FailureCount } from './harness.ts';
 import { mayBeIncomplete, mutatedRequest, serialize, type MutationName } from './http-requests.ts';
 
 export interface HttpFuzzOptions {
@@ -217,12 +217,8 @@ export async function runHttpFuzz(opts: HttpFuzzOptions): Promise<HttpFuzzReport
   try {
     await Promise.all(Array.from({ length: lanes }, () => lane()));
   } finally {
-    report.control = await control.stop().catch((err: unknown) => { violation(`control client failed: ${String(err)}`); return control.tally; });
+    await finishRun(report, { target, control, memory, started, violation });
   }
-  await new Promise((r) => setTimeout(r, 500));
-  memory.finish();
-  Object.assign(report, { rssMiB: memory.rssMiB, heapMiB: memory.heapMiB, seconds: Math.round((Date.now() - started) / 1000) });
-  await target.close();
   return report;
 }
 

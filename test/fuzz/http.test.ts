@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { httpSummary, runHttpFuzz } from './http-fuzz.ts';
+import { assertRunClean } from './harness.ts';
 
 test('10,000 mutated HTTP requests: crashes=0, violations=0, control lost=0, memory bounded', async () => {
   const r = await runHttpFuzz({ requests: 10_000, seed: 14 });
@@ -14,14 +15,9 @@ test('10,000 mutated HTTP requests: crashes=0, violations=0, control lost=0, mem
   const count = (lo: number, hi: number): number => Object.entries(r.statuses).filter(([s]) => Number(s) >= lo && Number(s) < hi).reduce((n, [, c]) => n + c, 0);
   assert.ok(count(200, 300) > 500 && count(400, 500) > 3000, 'both served and refused requests');
   assert.ok(Object.keys(r.mutations).length >= 30, 'every mutation applied');
-  assert.is(r.crashes, 0, r.examples.join('\n'));
-  assert.is(r.violations, 0, r.examples.join('\n'));
-  assert.ok(r.control.sent > 0);
-  assert.is(r.control.lost, 0, 'every control QoS 1 message reached the application');
-  // The registry the API fuzzing fills stays small (a few names), so the live heap is back near
-  // where it started; RSS, which the allocator does not give back at once, within a generous bound.
-  assert.ok(r.heapMiB.after - r.heapMiB.before < 48, `heap grew from ${r.heapMiB.before} to ${r.heapMiB.after} MiB`);
-  assert.ok(r.rssMiB.after - r.rssMiB.before < 400, `RSS grew from ${r.rssMiB.before} to ${r.rssMiB.after} MiB`);
+  // The registry the API fuzzing fills stays small (a few names): the live heap is back near
+  // where it started (measured: 21 → 28 MiB).
+  assertRunClean(r, 24);
 });
 
 test.run();

@@ -7,7 +7,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { generate, parser, type Packet } from 'mqtt-packet';
-import { ControlClient, MemoryWatch, countingLogger, mib, startTarget } from './harness.ts';
+import { ControlClient, MemoryWatch, countingLogger, finishRun, mib, startTarget } from './harness.ts';
 import { Rng, connectPacket, mutate, oracle, validPacket, PINGREQ, type Verdict, type Version } from './mqtt-packets.ts';
 
 export interface FuzzOptions {
@@ -207,13 +207,8 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   try {
     await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(i)));
   } finally {
-    report.control = await control.stop().catch((err: unknown) => { violation(`control client failed: ${String(err)}`); return control.tally; });
+    await finishRun(report, { target, control, memory, started, violation });
   }
-  // After the run, with the gateway still up and every fuzzing connection gone.
-  await new Promise((r) => setTimeout(r, 500));
-  memory.finish();
-  Object.assign(report, { rssMiB: memory.rssMiB, heapMiB: memory.heapMiB, seconds: Math.round((Date.now() - started) / 1000) });
-  await target.close();
   return report;
 }
 
