@@ -1,6 +1,8 @@
 // Issue 14: what the HTTP fuzzer (test/fuzz/http-fuzz.ts) found, each fixed and kept here.
-// - API: a path parameter that is not valid percent-encoding, and a body whose Content-Encoding
-//   does not decode, were 500 MOORING_INTERNAL (logged as internal failures): now 400 JSON.
+// - API: a path parameter that is not valid percent-encoding, a body whose Content-Encoding does
+//   not decode, and a JSON body nested a few thousand levels deep (a stack overflow where the
+//   registry copies it) were 500 MOORING_INTERNAL (logged as internal failures): now 400 JSON
+//   (nesting: serde_json's limit, 128, as Drogue).
 // - Device endpoint: `Expect: <not 100-continue>` got node's 417 and an HTTP/1.1 request without
 //   Host node's 400, both with an empty body: now JSON errors. The API's unparsable requests
 //   (node's empty 400) are JSON too.
@@ -46,6 +48,17 @@ test('API: a gzip Content-Encoding whose body is not gzip is 400, not 500', asyn
   const [r] = await send(api, `POST /api/registry/v1alpha1/apps HTTP/1.1\r\nhost: x\r\n${basic()}content-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
   assert.is(r!.status, 400);
   assert.is(r!.json?.code, 'MOORING_INVALID_REQUEST');
+});
+
+test('API: a body nested deeper than 128 levels is 400 (it overflowed the stack: 500); 128 levels are taken', async () => {
+  const nested = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  // `depth` counts the body's own object: spec holds depth - 1 levels.
+  for (const [depth, status] of [[3000, 400], [129, 400], [128, 201]] as const) {
+    const body = `{"metadata":{"name":"deep${depth}"},"spec":${nested(depth - 1)}}`;
+    const [r] = await send(api, `POST /api/registry/v1alpha1/apps HTTP/1.1\r\nhost: x\r\n${basic()}content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    assert.is(r!.status, status, `depth ${depth}: ${JSON.stringify(r!.json)}`);
+    if (status === 400) assert.is(r!.json?.code, 'MOORING_INVALID_REQUEST');
+  }
 });
 
 test('device endpoint: an unknown Expect is 417 and a missing Host 400, with JSON bodies', async () => {
