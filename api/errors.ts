@@ -29,10 +29,17 @@ export function emptyAnswer(code: ErrorCode, message: string): MooringError {
   return apiError(code, message, { empty: true });
 }
 
-/** The body-parser failures of express.json / express.text, as precise answers. */
+/**
+ * The body-parser failures of express.json / express.text, as precise answers; and the other
+ * client errors express marks with a 4xx status and no type (a path parameter that is not valid
+ * percent-encoding, a body whose Content-Encoding does not decode).
+ */
 function fromBodyParser(err: { type?: unknown; status?: unknown; message?: unknown }): MooringError | undefined {
-  if (typeof err.type !== 'string' || typeof err.status !== 'number') return undefined;
+  if (typeof err !== 'object' || err === null || typeof err.status !== 'number') return undefined;
   const message = String(err.message);
+  if (typeof err.type !== 'string') {
+    return err.status >= 400 && err.status < 500 ? apiError('MOORING_INVALID_REQUEST', `Invalid request: ${message}`, { status: err.status }, err) : undefined;
+  }
   switch (err.type) {
     case 'entity.too.large':
       return apiError('MOORING_INVALID_REQUEST', 'Payload too large: a request body is limited to 64 KiB', { status: 413 }, err);

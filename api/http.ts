@@ -32,6 +32,24 @@ export function cors() {
   };
 }
 
+/**
+ * Deepest JSON nesting a body may have: serde_json's recursion limit, what Drogue answers 400 above.
+ * Deeper documents overflowed the stack of the code that copies and stores them (a 500).
+ */
+export const MAX_DEPTH = 128;
+
+/** Whether `value` nests objects/arrays deeper than `max` (iterative: no recursion on client input). */
+export function depthOver(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
 const parseJson = express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' });
 
 /** A JSON object body; 400 for another content type or a body that is not a JSON object, 413 above 64 KiB. */
@@ -45,6 +63,8 @@ export function jsonBody() {
       if (err) next(err);
       else if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
         next(apiError('MOORING_INVALID_REQUEST', 'Json deserialize error: expected a JSON object'));
+      } else if (depthOver(req.body, MAX_DEPTH)) {
+        next(apiError('MOORING_INVALID_REQUEST', `Json deserialize error: recursion limit exceeded (nesting deeper than ${MAX_DEPTH})`));
       } else next();
     });
   };

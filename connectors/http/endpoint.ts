@@ -110,6 +110,9 @@ class Endpoint implements HttpEndpoint {
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
     const query = new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1));
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      throw new MooringError('MOORING_INVALID_REQUEST', 'Bad Request: an HTTP/1.1 request must carry a Host header');
+    }
     if (req.method === 'GET' && path === '/') return sendStatus(res, 200);
     if (req.method === 'POST') {
       if (path.startsWith('/v1/')) {
@@ -236,7 +239,8 @@ class Endpoint implements HttpEndpoint {
       this.admission.guard(server);
       server.on('request', (req: IncomingMessage) => opened(req.socket));
     };
-    const options = httpServerOptions(limits);
+    // A missing Host is refused by route() with a JSON answer (node's own refusal has no body).
+    const options = { ...httpServerOptions(limits), requireHostHeader: false };
     if (opts.port !== false) {
       const server = createServer(options, this.handler);
       tune(server);

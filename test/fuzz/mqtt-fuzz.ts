@@ -5,18 +5,9 @@
 // compared with what the server did: a malformed packet MUST close the connection; a packet the
 // server serves is answered with well-formed packets, DISCONNECT only last, one CONNACK at most.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { generate, parser, type Packet } from 'mqtt-packet';
-import { configFromEnv } from '../../cli/config.ts';
-import { startMooring } from '../../cli/mooring.ts';
-import type { Logger } from '../../functions/ports/runtime.ts';
-import { startRecordingApp, waitFor } from '../helpers/http-app.ts';
+import { ControlClient, MemoryWatch, countingLogger, finishRun, mib, startTarget } from './harness.ts';
 import { Rng, connectPacket, mutate, oracle, validPacket, PINGREQ, type Verdict, type Version } from './mqtt-packets.ts';
 
 export interface FuzzOptions {
@@ -118,27 +109,6 @@ class Lane {
   reset(): void { this.seen = []; }
 }
 
-function countingLogger(report: FuzzReport): Logger {
-  const logger: Logger = {
-    debug() {}, info() {}, warn() {},
-    error(obj, msg) {
-      // 'mqtt session failed': a handler threw; anything else at error level is counted too.
-      report.crashes++;
-      if (report.examples.length < 10) report.examples.push(`error log: ${msg ?? ''} ${JSON.stringify(obj).slice(0, 200)}`);
-    },
-    child() { return logger; },
-  };
-  return logger;
-}
-
-const mib = (n: number): number => Math.round(n / 1048576);
-
-/** A full collection, so heap figures compare live objects, not garbage not yet collected. */
-function collect(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const lanes = opts.lanes ?? 24;
   const rng = new Rng(opts.seed ?? 1);
@@ -147,36 +117,13 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     verdicts: {}, crashes: 0, violations: 0, examples: [], control: { sent: 0, delivered: 0, lost: 0 },
     rssMiB: { before: 0, peak: 0, after: 0 }, heapMiB: { before: 0, after: 0 }, seconds: 0,
   };
-  const dir = mkdtempSync(join(tmpdir(), 'mooring-fuzz-'));
-  const app = await startRecordingApp();
-  const devices = Array.from({ length: lanes }, (_, i) => `kind: Device\nmetadata:\n  name: fuzz${i}\n  application: fuzzapp\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n`);
-  writeFileSync(join(dir, 'registry.yaml'), [
-    `kind: Application\nmetadata:\n  name: app1\nspec:\n  knative:\n    endpoint:\n      url: ${app.url}/\n`,
-    'kind: Application\nmetadata:\n  name: fuzzapp\n',
-    'kind: Device\nmetadata:\n  name: control\n  application: app1\nspec:\n  authentication:\n    credentials:\n      - pass: pw\n',
-    ...devices,
-  ].join('---\n'));
-  const mooring = await startMooring(configFromEnv({}, {
-    registryPath: join(dir, 'registry.yaml'), dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, httpPort: 0, ingressPort: 0, apiPort: 0,
-  }), { logger: countingLogger(report) });
-  const port = mooring.mqtt.mqtt!.port;
+  const target = await startTarget({ devices: lanes, logger: countingLogger(report) });
+  const port = target.mooring.mqtt.mqtt!.port;
   const started = Date.now();
-  collect();
-  report.rssMiB.before = mib(process.memoryUsage.rss());
-  report.heapMiB.before = mib(process.memoryUsage().heapUsed);
-  const sampler = setInterval(() => { report.rssMiB.peak = Math.max(report.rssMiB.peak, mib(process.memoryUsage.rss())); }, 250);
-
+  const memory = new MemoryWatch();
   // The control client: QoS 1 publishes, one at a time, for as long as the fuzzing runs.
-  const control = mqtt.connect({ host: '127.0.0.1', port, username: 'control@app1', password: 'pw', protocolVersion: 5, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => { control.once('connect', () => resolve()); control.once('error', reject); });
-  let fuzzing = true;
-  const controlLoop = (async () => {
-    while (fuzzing) {
-      await control.publishAsync('control', `ctl-${report.control.sent}`, { qos: 1 });
-      report.control.sent++;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
+  const control = new ControlClient(target.sink);
+  await control.start(port);
 
   const violation = (what: string): void => {
     report.violations++;
@@ -260,26 +207,8 @@ export async function runMqttFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   try {
     await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(i)));
   } finally {
-    fuzzing = false;
-    await controlLoop.catch((err: unknown) => violation(`control client failed: ${String(err)}`));
-    await control.endAsync();
+    await finishRun(report, { target, control, memory, started, violation });
   }
-  const wanted = new Set(Array.from({ length: report.control.sent }, (_, i) => `ctl-${i}`));
-  const delivered = (): number => app.received.filter((x) => wanted.has(x.body)).length;
-  await waitFor('every control message at the application', () => delivered() >= wanted.size, 60_000).catch(() => undefined);
-  report.control.delivered = new Set(app.received.map((x) => x.body).filter((b) => wanted.has(b))).size;
-  report.control.lost = report.control.sent - report.control.delivered;
-  // After the run, with the gateway still up and every fuzzing connection gone.
-  await new Promise((r) => setTimeout(r, 500));
-  collect();
-  report.rssMiB.after = mib(process.memoryUsage.rss());
-  report.heapMiB.after = mib(process.memoryUsage().heapUsed);
-  clearInterval(sampler);
-  report.rssMiB.peak = Math.max(report.rssMiB.peak, report.rssMiB.after);
-  report.seconds = Math.round((Date.now() - started) / 1000);
-  await mooring.close();
-  await app.close();
-  rmSync(dir, { recursive: true, force: true });
   return report;
 }
 

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runMqttFuzz, summary } from './mqtt-fuzz.ts';
+import { assertRunClean } from './harness.ts';
 
 test('100,000 mutated MQTT packets: crashes=0, violations=0, control lost=0, RSS bounded', async () => {
   const r = await runMqttFuzz({ packets: 100_000, seed: 14 });
@@ -13,15 +14,9 @@ test('100,000 mutated MQTT packets: crashes=0, violations=0, control lost=0, RSS
   assert.ok(r.packets >= 100_000);
   assert.ok(r.connections > 1000, `${r.connections} connections`);
   assert.ok(r.answered > 10_000 && r.closedByServer > 1000, 'both served and refused packets');
-  assert.is(r.crashes, 0, 'no internal failure');
-  assert.is(r.violations, 0, r.examples.join('\n'));
-  assert.ok(r.control.sent > 0);
-  assert.is(r.control.lost, 0, 'every control QoS 1 message reached the application');
-  // Bounded: once the connections are gone and garbage is collected, the live heap is back near
-  // where it started (the recording sink keeps each control event, about 1 KiB apiece); RSS, which
-  // the allocator does not give back at once, stays within a generous bound.
-  assert.ok(r.heapMiB.after - r.heapMiB.before < 64, `heap grew from ${r.heapMiB.before} to ${r.heapMiB.after} MiB`);
-  assert.ok(r.rssMiB.after - r.rssMiB.before < 400, `RSS grew from ${r.rssMiB.before} to ${r.rssMiB.after} MiB`);
+  // The live heap after the run (measured: 21 → 27 MiB; the control sink keeps only the bodies
+  // it still waits for).
+  assertRunClean(r, 24);
 });
 
 test.run();

@@ -18,8 +18,15 @@ export interface RecordingApp {
   close(): Promise<void>;
 }
 
+export interface RecordingOptions {
+  /** Keep every request in `received` (default true); false for long runs that only count. */
+  keep?: boolean;
+  /** Called with each request as it is answered. */
+  onRequest?: (r: Received) => void;
+}
+
 /** `respond(path, n)`: the status for the n-th (0-based) request to `path`. */
-export async function startRecordingApp(respond: (path: string, n: number) => number = () => 200): Promise<RecordingApp> {
+export async function startRecordingApp(respond: (path: string, n: number) => number = () => 200, options: RecordingOptions = {}): Promise<RecordingApp> {
   const counters = new Map<string, number>();
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
@@ -30,7 +37,9 @@ export async function startRecordingApp(respond: (path: string, n: number) => nu
       const n = counters.get(path) ?? 0;
       counters.set(path, n + 1);
       const status = respond(path, n);
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status, at: Date.now() });
+      const r: Received = { path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status, at: Date.now() };
+      if (options.keep !== false) received.push(r);
+      options.onRequest?.(r);
       res.writeHead(status).end();
     });
   });
