@@ -6,20 +6,28 @@ import { FileRegistry } from '../connectors/registry/index.ts';
 import { main } from '../functions/runtime/main.ts';
 import { configFromEnv, configWarnings, describeStartError } from './config.ts';
 import { openTracer } from './tracing.ts';
+import { answerObservability, createMetrics } from '../connectors/metrics/index.ts';
+import type { FunctionOutcomes } from '../functions/runtime/serve.ts';
 
 async function start(): Promise<void> {
   const config = configFromEnv();
   for (const warning of configWarnings()) console.error(`mooring function: warning: ${warning}`);
   // Spans of the function's deliveries; exported every 5 s (what is buffered at a stop is lost).
   const tracer = await openTracer(config, `mooring-function-${config.functionName ?? 'none'}`, []);
-  await main({
+  // /metrics beside the function: the process's series and the events it handled by outcome.
+  const metrics = createMetrics();
+  let outcomes: Readonly<FunctionOutcomes> | undefined;
+  metrics.functionEvents(config.functionName ?? 'none', () => ({ ...(outcomes ?? {}) }));
+  const handle = await main({
     tracer,
+    observe: (req, res) => answerObservability(req, res, { metrics, ready: () => true }),
     registry: () => FileRegistry.open({ path: config.registryPath, dataDir: config.dataDir }),
     functionName: config.functionName,
     port: config.port,
     instance: config.instance,
     logLevel: config.logLevel,
   });
+  outcomes = handle.outcomes;
 }
 
 start().catch((err: unknown) => {

@@ -41,6 +41,8 @@ export interface Metrics {
   commands(outcomes: () => Readonly<Record<string, number>>): void;
   /** Adds the verified-secrets cache of device authentication (functions/authz/verified-secrets.ts). */
   authCache(stats: () => Readonly<VerifiedSecretStats>): void;
+  /** Adds the events a function served as a Knative Service handled, by outcome (functions/runtime/serve.ts). */
+  functionEvents(name: string, outcomes: () => Readonly<Record<string, number>>): void;
 }
 
 export function createMetrics(): Metrics {
@@ -104,6 +106,10 @@ export function createMetrics(): Metrics {
     commands(outcomes) {
       counter('mooring_commands_total', 'Commands sent through the API and the integrations by outcome: delivered, queued, offline, external, refused.',
         ['outcome'], () => Object.entries(outcomes()).map(([outcome, n]) => [{ outcome }, n]));
+    },
+    functionEvents(name, outcomes) {
+      counter('mooring_function_events_total', 'Events a function served as a Knative Service handled, by outcome: replied, accepted, invalid, refused, failed.',
+        ['function', 'outcome'], () => Object.entries(outcomes()).map(([outcome, n]) => [{ function: name, outcome }, n]));
     },
     authCache(stats) {
       counter('mooring_auth_cache_lookups_total', 'Device secret verifications by result: hit (answered from the verified-secrets cache), miss (hashed).',

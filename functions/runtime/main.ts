@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { MooringError } from '../../events/errors.ts';
 import type { RegistryReader } from '../ports/registry.ts';
 import { systemClock, type FunctionContext, type Logger, type MooringFunction } from '../ports/runtime.ts';
-import { serve, type ServeHandle } from './serve.ts';
+import { serve, type ServeHandle, type ServeOptions } from './serve.ts';
 
 /** Which module and export holds each servable function. */
 export const FUNCTION_MODULES: Readonly<Record<string, { module: string; exportName: string }>> = {
@@ -65,6 +65,8 @@ export interface MainOptions {
   load?: (name: string) => Promise<MooringFunction>;
   /** A span per event handled (an OTLP endpoint is configured). */
   tracer?: Tracer | undefined;
+  /** What the composition root serves beside the function (`/metrics`); see ServeOptions.observe. */
+  observe?: ServeOptions['observe'];
 }
 
 /** Serves the function MOORING_FUNCTION names, with SIGTERM draining on. */
@@ -80,5 +82,5 @@ export async function main(opts: MainOptions): Promise<ServeHandle> {
     instance: opts.instance ?? 'drogue',
     newId: randomUUID,
   };
-  return serve(fn, ctx, { port: opts.port ?? 8080, logger, handleSignals: true, tracer: opts.tracer });
+  return serve(fn, ctx, { port: opts.port ?? 8080, logger, handleSignals: true, tracer: opts.tracer, observe: opts.observe });
 }

@@ -29,10 +29,26 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   /** A span per event handled, a child of its `traceparent` (an OTLP endpoint is configured). */
   tracer?: Tracer | undefined;
+  /**
+   * Answers what the composition root serves beside the function (`/metrics`); true when it
+   * answered. Called for every GET that is not a health check.
+   */
+  observe?: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
+}
+
+/** Events a served function handled, by outcome (read by `/metrics`: mooring_function_events_total). */
+export interface FunctionOutcomes {
+  /** Answered 200 with a reply, or 202 without. */
+  replied: number; accepted: number;
+  /** Not a CloudEvent, or too large (400/413). */
+  invalid: number;
+  /** The function refused it (its MooringError's status) or failed (500). */
+  refused: number; failed: number;
 }
 
 export interface ServeHandle {
   readonly port: number;
+  readonly outcomes: Readonly<FunctionOutcomes>;
   /** Drains (readiness 503, in-flight requests finish) and closes; idempotent. */
   close(): Promise<void>;
 }
@@ -69,6 +85,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const outcomes: FunctionOutcomes = { replied: 0, accepted: 0, invalid: 0, refused: 0, failed: 0 };
 
   async function handleEvent(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // While draining, requests still arriving on open connections are served, then the connection closes.
@@ -78,6 +95,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
       body = await readBody(req, maxBody);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
+        outcomes.invalid++;
         sendJson(res, 413, { error: 'MOORING_INVALID_EVENT', message: `body larger than ${maxBody} bytes` }, { connection: 'close' });
       } else {
         res.destroy();
@@ -90,6 +108,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
     } catch (err) {
       const e = isMooringError(err) ? err : new MooringError('MOORING_INVALID_EVENT', 'invalid CloudEvent');
       logger.debug({ err: e.message }, 'invalid CloudEvent refused');
+      outcomes.invalid++;
       sendJson(res, 400, e.toJSON(), extra);
       return;
     }
@@ -102,19 +121,23 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
       if (replies.length > 1) logger.warn({ id: event.id, trace: traceIdOf(event), replies: replies.length }, 'function returned several events; Knative replies with the first only');
       const reply = replies[0];
       if (reply === undefined) {
+        outcomes.accepted++;
         res.writeHead(202, { ...extra, 'content-length': '0' }).end();
         return;
       }
       const message = encodeHttpBinary(reply);
+      outcomes.replied++;
       res.writeHead(200, { ...message.headers, ...extra, 'content-length': String(message.body.length) }).end(message.body);
     } catch (err) {
       span?.end(err instanceof Error ? err.message : String(err));
       if (isMooringError(err)) {
         const status = err.retriable ? (err.status >= 500 ? err.status : 503) : (err.status < 500 ? err.status : 400);
         (err.retriable ? logger.warn : logger.debug).call(logger, { id: event.id, trace: traceIdOf(event), code: err.code, err: err.message }, 'function refused the event');
+        outcomes.refused++;
         sendJson(res, status, err.toJSON(), extra);
       } else {
         logger.error({ id: event.id, trace: traceIdOf(event), err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'function failed');
+        outcomes.failed++;
         sendJson(res, 500, { error: 'MOORING_INTERNAL', message: 'internal error' }, extra);
       }
     }
@@ -128,6 +151,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
       else sendJson(res, 200, { status: 'ok' });
       return;
     }
+    if (req.method === 'GET' && opts.observe?.(req, res)) return;
     if (req.method !== 'POST') { sendJson(res, 405, { error: 'MOORING_INVALID_EVENT', message: 'POST a CloudEvent' }, { allow: 'POST' }); return; }
     inFlight++;
     handleEvent(req, res)
@@ -153,6 +177,7 @@ export async function serve(fn: MooringFunction, ctx: FunctionContext, opts: Ser
 
   const handle: ServeHandle = {
     port: bound,
+    outcomes,
     close() {
       closing ??= (async () => {
         draining = true;

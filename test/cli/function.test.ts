@@ -52,6 +52,17 @@ test('MOORING_FUNCTION=normalize serves normalize: a raw publish in, Drogue\'s d
 
   const bad = await fetch(base, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
   assert.is(bad.status, 400, 'not a CloudEvent');
+
+  // /metrics beside the function: the two events above, by outcome, and the process's own series.
+  const scrape = await fetch(`${base}/metrics`);
+  assert.is(scrape.status, 200);
+  const text = await scrape.text();
+  const sample = (outcome: string): number => Number(new RegExp(`^mooring_function_events_total\\{function="normalize",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  console.log(`  function metrics: replied=${sample('replied')} invalid=${sample('invalid')} failed=${sample('failed')}`);
+  assert.is(sample('replied'), 1);
+  assert.is(sample('invalid'), 1);
+  assert.is(sample('failed'), 0);
+  assert.match(text, /^mooring_process_resident_memory_bytes \d+/m);
   assert.is(await child.stop('SIGTERM'), 0, 'drains and exits 0 on SIGTERM');
 });
 

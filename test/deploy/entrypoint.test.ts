@@ -72,11 +72,15 @@ test('every Mooring container uses the one image with a part the entry point ser
       if (served.has('gateway')) for (const p of [config.mqttPort, config.mqttsPort, config.mqttWsPort]) assert.ok(ports.has(p), `${origin}: MQTT port ${p}`);
       if (served.has('http')) assert.ok(ports.has(config.httpPort), `${origin}: HTTP port ${config.httpPort}`);
       if (served.has('api')) assert.ok(ports.has(config.apiPort), `${origin}: API port ${config.apiPort}`);
+      if (served.has('integrations')) {
+        for (const p of [config.mqttIntegrationPort, config.mqttIntegrationTlsPort, config.mqttIntegrationWsPort, config.wsIntegrationPort]) assert.ok(ports.has(p), `${origin}: integration port ${p}`);
+      }
     }
     if (runAsUser !== undefined) assert.is(runAsUser, 10001, origin);
   }
   console.log(`manifests: ${mooring.length} Mooring containers of ${all.length}, by part ${JSON.stringify(parts)}`);
-  assert.ok(mooring.length >= 5 && parts.function! >= 3 && parts.gateway === 1 && parts.controller === 1);
+  assert.ok(mooring.length >= 8 && parts.function! >= 3 && parts.gateway === 1 && parts.controller === 1);
+  assert.equal([parts.http, parts.api, parts.integrations], [1, 1, 1], 'a Deployment each for the HTTP endpoint, the API and the integrations');
 });
 
 test('every manifest names the same Kafka: the gateway\'s config, the Broker and the dead-letter KafkaSink', () => {

@@ -135,8 +135,11 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
     const changed = [...files].flatMap(([k, doc]) => diffPaths(doc, applied.get(k)).map((d) => `${k} ${d.path}=${JSON.stringify(d.to)}`)).sort();
     console.log(`tofu apply: ${live.items.length} objects in ${namespace}; changed by the variables: ${changed.length}`);
     assert.equal(changed, [
+      'apps/v1/Deployment/mooring-api spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'apps/v1/Deployment/mooring-controller spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'apps/v1/Deployment/mooring-gateway spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
+      'apps/v1/Deployment/mooring-http spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
+      'apps/v1/Deployment/mooring-integrations spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
       'eventing.knative.dev/v1alpha1/KafkaSink/mooring-dead-letter spec.bootstrapServers[0]="kafka.tofu-test.svc:9092"',
       // The function Services run the one image too (Dockerfile, started as `function`).
       'serving.knative.dev/v1/Service/authz spec.template.spec.containers[0].image="registry.example/mooring:1.2.3"',
