@@ -16,8 +16,8 @@ async function start(): Promise<void> {
   const tracer = await openTracer(config, `mooring-function-${config.functionName ?? 'none'}`, []);
   // /metrics beside the function: the process's series and the events it handled by outcome.
   const metrics = createMetrics();
-  let outcomes: Readonly<FunctionOutcomes> | undefined;
-  metrics.functionEvents(config.functionName ?? 'none', () => ({ ...(outcomes ?? {}) }));
+  const served: { outcomes?: Readonly<FunctionOutcomes> } = {};
+  metrics.functionEvents(config.functionName ?? 'none', () => ({ ...served.outcomes }));
   const handle = await main({
     tracer,
     observe: (req, res) => answerObservability(req, res, { metrics, ready: () => true }),
@@ -27,7 +27,7 @@ async function start(): Promise<void> {
     instance: config.instance,
     logLevel: config.logLevel,
   });
-  outcomes = handle.outcomes;
+  served.outcomes = handle.outcomes;
 }
 
 start().catch((err: unknown) => {
