@@ -97,6 +97,11 @@ ${d.notes.length ? `\nNotes from the run:\n\n${d.notes.map((n) => `- ${n}`).join
   connection's connected/disconnected events and puts them on the bus (through normalize and
   content-type), but the bench application has no push endpoint in this scenario (nothing listens
   there; pushing is the push sink row).
+  The connections are opened by bench/connect-gen, a small Go client (built once with the
+  machine's Go into ~/.cache/mooring/bench; \`--connect-client=node\` uses node sockets instead):
+  the node load generator spent its whole core on 10,000 connects, 90–150 µs of CPU each and
+  varying from run to run, so the reconnect row measured the generator, not the broker.
+  Server CPU per reconnect = the server's user + system CPU time during the reconnect pass / K.
   Memory = (VmRSS of the server after the first K connections settle − VmRSS before) / K.
 - **Push sink**: Mooring only: N device events put straight into the bus, counted at the local
   HTTP application; rate from the first to the last delivery.

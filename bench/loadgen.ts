@@ -31,7 +31,8 @@ async function run(job: Job): Promise<Measurement> {
     case 'http': say({ event: 'ready' }); return ingestHttp(job, started);
     case 'connections':
       say({ event: 'ready' });
-      return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); });
+      return connections(job, async (connected) => { say({ event: 'idle', connected }); await released(); },
+        started, (connected) => say({ event: 'reconnected', connected }));
     case 'push-sink': return pushSink(job, () => { say({ event: 'ready', sinkPort: job.sinkPort }); started(); });
     case 'command-rtt': say({ event: 'ready' }); return commandRoundTrip(job, started);
     case 'integration': return integrationSubscriber(job, () => { say({ event: 'ready' }); started(); });

@@ -24,6 +24,8 @@ export interface BenchOptions {
   /** Idle connections opened in the connections scenario, and how many connect at once. */
   connections: number;
   connectConcurrency: number;
+  /** Who opens the connections scenario's connections: bench/connect-gen (Go) or node sockets. */
+  connectClient: 'go' | 'node';
   /** Events put into the bus for the push sink scenario. */
   pushEvents: number;
   /** Request/response commands sent one after another in the command round trip scenario. */
@@ -49,6 +51,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only=a,b              scenarios: ${SCENARIOS.join(', ')}
   --targets=a,b           targets: ${TARGETS.join(', ')}
   --connections=K         idle connections (default 10000; --quick: 1000)
+  --connect-client=go|node  who opens the connections scenario's connections (default go:
+                          bench/connect-gen, built once with the machine's Go; node: node sockets)
   --publishers=C          ingest connections (default 10)
   --messages=N            QoS 0 messages per publisher (default 50000; QoS 1 uses N/5)
   --window=W              QoS 1 unacknowledged messages per connection (default 16)
@@ -87,7 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     flags.set(m[1]!, m[2] ?? 'true');
   }
   const known = ['quick', 'repeat', 'only', 'targets', 'connections', 'publishers', 'messages', 'window', 'rate',
-    'duration', 'push-events', 'commands', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note', 'cpu-prof'];
+    'duration', 'push-events', 'commands', 'time-limit', 'server-cpu', 'load-cpu', 'no-install', 'no-docs', 'note', 'cpu-prof', 'connect-client'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
 
   const quick = flags.has('quick');
@@ -108,6 +112,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     rateDurationMs: get('duration', 10, 3) * 1000,
     connections: Math.floor(get('connections', 10_000, 1_000)),
     connectConcurrency: 100,
+    connectClient: flags.has('connect-client') ? list(String(flags.get('connect-client')), ['go', 'node'] as const, 'connect client')[0]! : 'go',
     pushEvents: Math.floor(get('push-events', 100_000, 10_000)),
     commands: Math.floor(get('commands', 2000, 300)),
     timeLimitMs: get('time-limit', 90, 30) * 1000,

@@ -69,6 +69,8 @@ export interface ConnectionsJob extends JobBase {
   connections: number;
   /** Connects in flight at once. */
   concurrency: number;
+  /** bench/connect-gen's binary: when set, it opens the connections instead of node sockets. */
+  connectGen?: string;
 }
 
 export interface SinkJob extends JobBase {
@@ -125,6 +127,8 @@ export type LoadgenMessage =
   | { event: 'ready'; sinkPort?: number }
   | { event: 'started' }
   | { event: 'idle'; connected: number }
+  /** connections: the reconnect pass is over (`started` marked its beginning). */
+  | { event: 'reconnected'; connected: number }
   | { event: 'result'; measurement: Measurement }
   | { event: 'error'; message: string };
 

@@ -3,13 +3,23 @@
 // loaded the machine is. Starts Mooring in this process (cli/mooring.ts startMooring, as the
 // bench's mooring-server.ts composes it), connects N devices once from a client in another process
 // (warming the cache), then measures P passes of connect → CONNACK → DISCONNECT of all N.
-// Usage: npx tsx [--cpu-prof] bench/reconnect-cpu.ts [--devices=N] [--passes=P] [--concurrency=C]
-// (the client is this file with --client=PORT).
+// Usage: npx tsx bench/reconnect-cpu.ts [--devices=N] [--passes=P] [--concurrency=C] [options]
+//   --hold        as the bench's connections scenario: a pass connects all N and keeps them open,
+//                 then all are closed at once; only the connects are measured (closes: apart)
+//   --pin         server on core 0, client on core 1 (taskset), as the bench pins them
+//   --cold        no JIT warm-up pass: the first reconnect pass is measured, as in the bench
+//   --heap        (node --expose-gc) JS heap held per open connection; PROBE_SNAPSHOT=FILE also
+//                 writes a heap snapshot with the N connections open
+//   --profile=F   a V8 CPU profile of the measured passes only (PROBE_SAMPLING_US, default 1000),
+//                 for bench/profile-summary.ts
+// The client is this file with --client=PORT; PROBE_USERNAME overrides its username pattern.
 
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import { writeHeapSnapshot } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { configFromEnv } from '../cli/config.ts';
 import { startMooring } from '../cli/mooring.ts';
@@ -24,16 +34,22 @@ const arg = (name: string, fallback: number): number => {
   return a === undefined ? fallback : Number(a.slice(name.length + 3));
 };
 const DISCONNECT = Buffer.from([0xe0, 0x00]);
-const PATTERN = { clientId: 'dev{i}', username: 'dev{i}@bench', password: 'pw-{i}' };
+const PATTERN = { clientId: 'dev{i}', username: process.env.PROBE_USERNAME ?? 'dev{i}@bench', password: 'pw-{i}' };
 
-/** The client: on `pass`, connects every device (C at a time), sends DISCONNECT, waits for the close. */
-async function client(port: number, devices: number, concurrency: number): Promise<void> {
+/**
+ * The client: on `pass`, connects every device (C at a time), sends DISCONNECT, waits for the close.
+ * With --hold (the bench's connections scenario): `pass` connects every device and keeps it open,
+ * `close` then destroys every socket at once (no DISCONNECT), as the bench's load generator does.
+ */
+async function client(port: number, devices: number, concurrency: number, hold: boolean): Promise<void> {
+  let held: Array<{ socket: { destroy(): void } }> = [];
   const pass = async (): Promise<void> => {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < devices) {
         const i = next++;
         const conn = await mqttConnect(port, credentialsFor(PATTERN, i), 30_000);
+        if (hold) { held.push(conn); continue; }
         await new Promise<void>((resolve) => { conn.socket.once('close', () => resolve()); conn.socket.end(DISCONNECT); });
       }
     };
@@ -41,6 +57,7 @@ async function client(port: number, devices: number, concurrency: number): Promi
   };
   process.on('message', (m) => {
     if (m === 'pass') void pass().then(() => process.send!('done'), (e: unknown) => { process.send!(`error ${(e as Error).message}`); });
+    if (m === 'close') { for (const c of held) c.socket.destroy(); held = []; process.send!('done'); }
     if (m === 'exit') process.exit(0);
   });
   process.send!('ready');
@@ -50,6 +67,7 @@ async function server(): Promise<void> {
   const devices = arg('devices', 200);
   const passes = arg('passes', 10);
   const concurrency = arg('concurrency', 20);
+  const hold = process.argv.includes('--hold');
   const dir = mkdtempSync(join(tmpdir(), 'mooring-reconnect-'));
   const registryPath = join(dir, 'registry.yaml');
   writeFileSync(registryPath, benchRegistryYaml(devices, '', readBenchHashes(benchPasswordHashes(devices))));
@@ -59,29 +77,85 @@ async function server(): Promise<void> {
   } as never);
   const mooring = await startMooring(config, { logger: silentLogger });
   const port = mooring.mqtt.mqtt!.port;
-  const child = fork(fileURLToPath(import.meta.url), [`--client=${port}`, `--devices=${devices}`, `--concurrency=${concurrency}`],
+  const child = fork(fileURLToPath(import.meta.url), [`--client=${port}`, `--devices=${devices}`, `--concurrency=${concurrency}`, ...(hold ? ['--hold'] : [])],
     { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  if (process.argv.includes('--pin')) {
+    // As the bench: the server on core 0 (every thread), the client on core 1.
+    execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-pc', '1', String(child.pid)], { stdio: 'ignore' });
+  }
   const next = (): Promise<string> => new Promise((r) => child.once('message', (m) => r(String(m))));
-  const run = async (): Promise<void> => {
-    child.send('pass');
+  let closing = { user: 0, system: 0 };
+  const ask = async (what: string): Promise<void> => {
+    child.send(what);
     const m = await next();
     if (m !== 'done') throw new Error(m);
+  };
+  let passWall = 0;
+  const heapProbe = process.argv.includes('--heap');
+  let heapPerConnection = 0;
+  let clientCpu = 0;
+  const cpuOfPid = (q: number): number => { const f = readFileSync(`/proc/${q}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10_000; };
+  const run = async (): Promise<void> => {
+    const w0 = performance.now();
+    const k0 = cpuOfPid(child.pid!);
+    await ask('pass');
+    clientCpu += cpuOfPid(child.pid!) - k0;
+    passWall += performance.now() - w0;
+    if (hold && heapProbe && global.gc) {
+      // --heap (with node --expose-gc): the JS heap an open connection holds.
+      global.gc();
+      const held = process.memoryUsage().heapUsed;
+      if (process.env.PROBE_SNAPSHOT) writeHeapSnapshot(process.env.PROBE_SNAPSHOT);
+      await ask('close');
+      await new Promise((r) => setTimeout(r, 1000));
+      global.gc();
+      heapPerConnection = (held - process.memoryUsage().heapUsed) / devices;
+      return;
+    }
+    if (hold) {
+      // Only the connects are measured, as in the bench; the closes are counted apart.
+      const c0 = process.cpuUsage();
+      await ask('close');
+      await new Promise((r) => setTimeout(r, 500));
+      const c = process.cpuUsage(c0);
+      closing = { user: closing.user + c.user, system: closing.system + c.system };
+      return;
+    }
     await new Promise((r) => setTimeout(r, 200)); // the server finishes the last disconnects
   };
   await next();
   await run(); // warm: each password verified once, the cache holds them
-  await run(); // JIT warm-up
+  // JIT warm-up; --cold measures the first reconnect pass, as the bench's one reconnect pass is.
+  if (!process.argv.includes('--cold')) await run();
+  closing = { user: 0, system: 0 };
+  passWall = 0;
+  clientCpu = 0;
+  const profileTo = process.argv.find((x) => x.startsWith('--profile='))?.slice(10);
+  const inspector = profileTo === undefined ? undefined : new Session();
+  if (inspector) {
+    inspector.connect();
+    await new Promise<void>((r) => inspector.post('Profiler.enable', () => inspector.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROBE_SAMPLING_US ?? 1000) }, () => inspector.post('Profiler.start', () => r()))));
+  }
   const before = process.cpuUsage();
   const t0 = performance.now();
   for (let p = 0; p < passes; p++) await run();
-  const cpu = process.cpuUsage(before);
-  const wall = performance.now() - t0 - passes * 200;
+  const all = process.cpuUsage(before);
+  const cpu = { user: all.user - closing.user, system: all.system - closing.system };
+  if (inspector) {
+    await new Promise<void>((r, j) => inspector.post('Profiler.stop', (e, res) => {
+      if (e) j(e); else { writeFileSync(profileTo!, JSON.stringify(res.profile)); r(); }
+    }));
+  }
+  const wall = hold ? passWall : performance.now() - t0 - passes * 200;
   const n = devices * passes;
   const us = (cpu.user + cpu.system) / n;
   process.stdout.write(JSON.stringify({
     reconnects: n, cpuUsPerReconnect: Math.round(us * 10) / 10,
     userUs: Math.round(cpu.user / n * 10) / 10, systemUs: Math.round(cpu.system / n * 10) / 10,
-    wallMs: Math.round(wall),
+    wallMs: Math.round(wall), perSecond: Math.round(n / (wall / 1000)), clientUs: Math.round(clientCpu / n),
+    ...(heapProbe ? { heapBytesPerConnection: Math.round(heapPerConnection) } : {}),
+    ...(hold ? { closeUsPerConnection: Math.round((closing.user + closing.system) / n * 10) / 10 } : {}),
   }) + '\n');
   child.send('exit');
   await mooring.close();
@@ -90,5 +164,5 @@ async function server(): Promise<void> {
 }
 
 const clientPort = arg('client', 0);
-if (clientPort > 0) await client(clientPort, arg('devices', 200), arg('concurrency', 20));
+if (clientPort > 0) await client(clientPort, arg('devices', 200), arg('concurrency', 20), process.argv.includes('--hold'));
 else await server();

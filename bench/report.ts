@@ -11,6 +11,8 @@ export interface Observation extends Measurement {
   bytesPerConnection?: number;
   /** Share of one core the server used while the load generator ran (1 = saturated). */
   serverCpu?: number;
+  /** connections: the server's CPU time (user + system) during the reconnect pass, per connect (µs). */
+  serverUsPerReconnect?: number;
 }
 
 export interface Metric {
@@ -35,6 +37,7 @@ export function metrics(o: { window: number; rate: number; connections: number; 
     { key: 'conn-mem', scenario: 'connections', label: `memory per idle connection, K=${o.connections} (KB)`, pick: (m) => m.bytesPerConnection === undefined ? undefined : m.bytesPerConnection / 1024, digits: 1, lowerIsBetter: true },
     { key: 'conn-rate', scenario: 'connections', label: 'connects/s with hashed passwords (first)', pick: (m) => m.connectsPerSecond, digits: 0 },
     { key: 'reconn-rate', scenario: 'connections', label: 'connects/s with hashed passwords (reconnect, cache warm)', pick: (m) => m.reconnectsPerSecond, digits: 0 },
+    { key: 'reconn-cpu', scenario: 'connections', label: 'server CPU per reconnect (µs, user + system)', pick: (m) => m.serverUsPerReconnect, digits: 0, lowerIsBetter: true },
     { key: 'push', scenario: 'push-sink', label: 'push sink to a local HTTP app (events/s)', pick: (m) => m.throughput, digits: 0 },
     { key: 'cmd-p50', scenario: 'command-rtt', label: 'command round trip p50 (API → device → reply → API, ms)', pick: (m) => m.latencyP50Ms, digits: 2, lowerIsBetter: true },
     { key: 'cmd-p99', scenario: 'command-rtt', label: 'command round trip p99 (API → device → reply → API, ms)', pick: (m) => m.latencyP99Ms, digits: 2, lowerIsBetter: true },

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort, killAll, nextMessage, jsonLines, onCleanup, settledRss, spawnPinned } from './children.ts';
+import { connectGen } from './connect-gen.ts';
 import { machine, writeBenchmarksDoc } from './docs.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
 import type { Job, ScenarioName } from './protocol.ts';
@@ -27,6 +28,9 @@ const ALL: Record<TargetName, Target> = {
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** bench/connect-gen's binary for the connections scenario (undefined: the node client). */
+let connectClient: string | undefined;
 
 function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sinkPort: number): Job {
   const base = { port: t.port, credentials: t.credentials, timeLimitMs: o.timeLimitMs };
@@ -49,7 +53,10 @@ function buildJob(o: BenchOptions, scenario: ScenarioName, t: RunningTarget, sin
         messagesPerClient: Math.max(1, Math.floor(o.qos1Messages / o.window)), payloadBytes: o.payloadBytes, countAt: t.countAt,
       };
     case 'connections':
-      return { ...base, scenario, connections: o.connections, concurrency: o.connectConcurrency };
+      return {
+        ...base, scenario, connections: o.connections, concurrency: o.connectConcurrency,
+        ...(connectClient !== undefined ? { connectGen: connectClient } : {}),
+      };
     case 'push-sink':
       return { ...base, scenario, expected: o.pushEvents, sinkPort };
     case 'command-rtt':
@@ -85,6 +92,9 @@ async function runOnce(o: BenchOptions, target: Target, scenario: ScenarioName, 
       if (m.event === 'started') {
         cpu0 = cpuSeconds(running.pid);
         wall0 = Date.now();
+      } else if (m.event === 'reconnected') {
+        const connected = Number(m.connected);
+        if (connected > 0) observation.serverUsPerReconnect = (cpuSeconds(running.pid) - cpu0) * 1e6 / connected;
       } else if (m.event === 'idle') {
         void settledRss(running.pid, 2000, 10_000).then((rss) => {
           const connected = Number(m.connected);
@@ -133,6 +143,12 @@ async function main(): Promise<void> {
       runnable.push(t);
       for (const s of o.scenarios) if (!t.supports(s)) results.skip(s, t.name, 'n/a');
     }
+  }
+  if (o.scenarios.includes('connections')) {
+    const built = o.connectClient === 'go' ? connectGen() : { unavailable: 'the node client was asked for (--connect-client=node)' };
+    if ('path' in built) connectClient = built.path;
+    else console.log(`bench: connections use the node client: ${built.unavailable}`);
+    results.notes.push(`connections: the client was ${'path' in built ? 'bench/connect-gen (Go)' : `node sockets (${built.unavailable})`}`);
   }
   const workDir = mkdtempSync(join(os.tmpdir(), 'mooring-bench-'));
   chmodSync(workDir, 0o755);
@@ -198,7 +214,8 @@ function summary(m: Observation): string {
   if (m.connectsPerSecond !== undefined) parts.push(`${Math.round(m.connectsPerSecond)} connects/s first`);
   if (m.reconnectsPerSecond !== undefined) parts.push(`${Math.round(m.reconnectsPerSecond)} connects/s on reconnect`);
   if (m.bytesPerConnection !== undefined) parts.push(`${(m.bytesPerConnection / 1024).toFixed(1)} KB/connection`);
-  if (m.serverCpu !== undefined) parts.push(`server CPU ${Math.round(m.serverCpu * 100)} %`);
+  if (m.serverUsPerReconnect !== undefined) parts.push(`server CPU ${Math.round(m.serverUsPerReconnect)} µs/reconnect`);
+  else if (m.serverCpu !== undefined) parts.push(`server CPU ${Math.round(m.serverCpu * 100)} %`);
   if (m.note) parts.push(m.note);
   return parts.join(', ');
 }

@@ -3,6 +3,8 @@
 // they got (sent, acknowledged, delivered) instead.
 
 import type { ConnectionsJob, CountAt, IngestJob, IntegrationJob, Measurement, RateJob, SinkJob } from '../protocol.ts';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import mqtt from 'mqtt';
 import { credentialsFor } from '../protocol.ts';
 import { percentile } from '../stats.ts';
@@ -267,42 +269,105 @@ export async function ingestAtRate(job: RateJob, started: Started): Promise<Meas
  * pass: what a fleet reconnecting after a network blip or a server restart costs). Each pass has
  * the job's time limit.
  */
-export async function connections(job: ConnectionsJob, idle: (connected: number) => Promise<void>): Promise<Measurement> {
-  const problems: string[] = [];
-  const pass = async (label: string): Promise<{ conns: MqttConnection[]; rate: number }> => {
-    const deadline = now() + job.timeLimitMs;
-    const conns: MqttConnection[] = [];
-    let next = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    const t0 = now();
-    const worker = async (): Promise<void> => {
-      while (next < job.connections && now() < deadline) {
-        const i = next++;
-        try {
-          conns.push(await mqttConnect(job.port, credentialsFor(job.credentials, i), CONNECT_TIMEOUT_MS));
-        } catch (e) {
-          failed++;
-          firstError ??= (e as Error).message;
+/** One way of opening the scenario's connections: node sockets, or bench/connect-gen. */
+interface Connector {
+  /** Connects identities 0..K-1 (concurrency at once), keeps them open; the pass's rate and failures. */
+  pass(label: string): Promise<{ connected: number; rate: number; problem?: string }>;
+  closeAll(): Promise<void>;
+  stop(): void;
+}
+
+function nodeConnector(job: ConnectionsJob): Connector {
+  let held: MqttConnection[] = [];
+  return {
+    async pass(label) {
+      const deadline = now() + job.timeLimitMs;
+      let next = 0;
+      let failed = 0;
+      let firstError: string | undefined;
+      const t0 = now();
+      const worker = async (): Promise<void> => {
+        while (next < job.connections && now() < deadline) {
+          const i = next++;
+          try {
+            held.push(await mqttConnect(job.port, credentialsFor(job.credentials, i), CONNECT_TIMEOUT_MS));
+          } catch (e) {
+            failed++;
+            firstError ??= (e as Error).message;
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(job.concurrency, job.connections) }, worker));
-    const t1 = now();
-    if (failed > 0) problems.push(`${label}: ${failed} connects failed (first: ${firstError})`);
-    if (conns.length + failed < job.connections) problems.push(`${label}: ${job.connections - conns.length - failed} not tried within the time limit`);
-    return { conns, rate: conns.length / ((t1 - t0) / 1000) };
+      };
+      await Promise.all(Array.from({ length: Math.min(job.concurrency, job.connections) }, worker));
+      const t1 = now();
+      const problems: string[] = [];
+      if (failed > 0) problems.push(`${label}: ${failed} connects failed (first: ${firstError})`);
+      if (held.length + failed < job.connections) problems.push(`${label}: ${job.connections - held.length - failed} not tried within the time limit`);
+      return { connected: held.length, rate: held.length / ((t1 - t0) / 1000), ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
+    },
+    async closeAll() { closeAll(held); held = []; },
+    stop() { closeAll(held); },
   };
-  const first = await pass('first pass');
-  await idle(first.conns.length);
-  closeAll(first.conns);
-  // Let the server finish the disconnects (sessions ended, events sent) before the second pass.
-  await new Promise((r) => setTimeout(r, 1000));
-  const again = await pass('reconnect pass');
-  closeAll(again.conns);
-  const m: Measurement = { connected: first.conns.length, connectsPerSecond: first.rate, reconnectsPerSecond: again.rate };
-  if (problems.length > 0) m.note = problems.join('; ');
-  return m;
+}
+
+/** bench/connect-gen in a child process (pinned with this one: affinity is inherited). */
+function goConnector(job: ConnectionsJob, binary: string): Connector {
+  const c = job.credentials;
+  const child = spawn(binary, [
+    '-port', String(job.port), '-n', String(job.connections), '-c', String(Math.min(job.concurrency, job.connections)),
+    '-client', c.clientId, ...(c.username !== undefined ? ['-user', c.username] : []), ...(c.password !== undefined ? ['-pass', c.password] : []),
+    '-timeout', `${CONNECT_TIMEOUT_MS}ms`,
+  ], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const waiting: Array<(m: Record<string, unknown>) => void> = [];
+  lines.on('line', (line) => { waiting.shift()?.(JSON.parse(line) as Record<string, unknown>); });
+  const ask = (command: string): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`connect-gen exited (${code}) during ${command}`)));
+    waiting.push(resolve);
+    child.stdin!.write(`${command}\n`);
+  });
+  return {
+    async pass(label) {
+      const m = await ask('pass');
+      const connected = Number(m.connected);
+      const failed = Number(m.failed);
+      return {
+        connected, rate: connected / Number(m.seconds),
+        ...(failed > 0 ? { problem: `${label}: ${failed} connects failed (first: ${String(m.firstError)})` } : {}),
+      };
+    },
+    async closeAll() { await ask('close'); },
+    stop() { child.kill(); },
+  };
+}
+
+/**
+ * K connections, `concurrency` connecting at once, kept open (the first pass); then all closed at
+ * once and, after a second, connected again (the reconnect pass, between `started` and
+ * `reconnected`, so that the orchestrator can read the server's CPU time spent on it).
+ */
+export async function connections(
+  job: ConnectionsJob, idle: (connected: number) => Promise<void>, started: Started, reconnected: (connected: number) => void,
+): Promise<Measurement> {
+  const problems: string[] = [];
+  const connector = job.connectGen !== undefined ? goConnector(job, job.connectGen) : nodeConnector(job);
+  try {
+    const first = await connector.pass('first pass');
+    if (first.problem) problems.push(first.problem);
+    await idle(first.connected);
+    await connector.closeAll();
+    // Let the server finish the disconnects (sessions ended, events sent) before the second pass.
+    await sleep(1000);
+    started();
+    const again = await connector.pass('reconnect pass');
+    reconnected(again.connected);
+    if (again.problem) problems.push(again.problem);
+    await connector.closeAll();
+    const m: Measurement = { connected: first.connected, connectsPerSecond: first.rate, reconnectsPerSecond: again.rate };
+    if (problems.length > 0) m.note = problems.join('; ');
+    return m;
+  } finally {
+    connector.stop();
+  }
 }
 
 /** Push sink: counts the events the system under test delivers to the local application. */

@@ -1,0 +1,3 @@
+module mooring.dev/bench/connect-gen
+
+go 1.22
