@@ -71,7 +71,8 @@ async function server(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mooring-reconnect-'));
   const registryPath = join(dir, 'registry.yaml');
   writeFileSync(registryPath, benchRegistryYaml(devices, '', readBenchHashes(benchPasswordHashes(devices))));
-  const config = configFromEnv({}, {
+  // PROBE_KAFKA=host:port: the bus is Kafka (start one with scripts/kafka/kafka.sh start probe).
+  const config = configFromEnv(process.env.PROBE_KAFKA ? { MOORING_KAFKA_BROKERS: process.env.PROBE_KAFKA } : {}, {
     registryPath, dataDir: dir, host: '127.0.0.1', mqttPort: 0, mqttWsPort: 0, ingressPort: 0, apiPort: 0, httpPort: 0,
     logLevel: 'silent', stopDrainMs: 200,
   } as never);
@@ -110,6 +111,7 @@ async function server(): Promise<void> {
       await ask('close');
       await new Promise((r) => setTimeout(r, 1000));
       global.gc();
+      if (process.env.PROBE_SNAPSHOT) writeHeapSnapshot(`${process.env.PROBE_SNAPSHOT}.closed`);
       heapPerConnection = (held - process.memoryUsage().heapUsed) / devices;
       return;
     }
