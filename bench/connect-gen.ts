@@ -7,20 +7,19 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BENCH_CACHE } from './hashes.ts';
 
 const SOURCE = fileURLToPath(new URL('./connect-gen/', import.meta.url));
-const CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mooring', 'bench');
 
 /** The built client's path, or why there is none (`go` missing or the build failed). */
 export function connectGen(): { path: string } | { unavailable: string } {
   const digest = createHash('sha256');
   for (const f of ['go.mod', 'main.go']) digest.update(readFileSync(join(SOURCE, f)));
-  const path = join(CACHE, `connect-gen-${digest.digest('hex').slice(0, 12)}`);
+  const path = join(BENCH_CACHE, `connect-gen-${digest.digest('hex').slice(0, 12)}`);
   if (existsSync(path)) return { path };
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(BENCH_CACHE, { recursive: true });
   try {
     execFileSync('go', ['build', '-trimpath', '-o', path, '.'], {
       cwd: SOURCE, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000,

@@ -7,16 +7,17 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sha512Crypt } from '../functions/authz/sha512-crypt.ts';
 
-const CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mooring', 'bench');
+/** The bench's cache outside the clone (password hashes, bench/connect-gen's binary). */
+export const BENCH_CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mooring', 'bench');
 
 /** The password of bench device i, as every target and the load generator use it. */
 export const benchPassword = (i: number): string => `pw-${i}`;
 
 /** A file holding `["$6$...", ...]` for devices 0..n-1 (created on first use). */
 export function benchPasswordHashes(n: number): string {
-  const file = join(CACHE, `sha512-crypt-${n}.json`);
+  const file = join(BENCH_CACHE, `sha512-crypt-${n}.json`);
   if (existsSync(file)) return file;
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(BENCH_CACHE, { recursive: true });
   const hashes: string[] = [];
   for (let i = 0; i < n; i++) hashes.push(sha512Crypt(benchPassword(i), `$6$bench${i.toString(36)}$`)!);
   const tmp = `${file}.${process.pid}.tmp`;

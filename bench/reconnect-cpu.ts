@@ -15,7 +15,7 @@
 // The client is this file with --client=PORT; PROBE_USERNAME overrides its username pattern.
 
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector';
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { configFromEnv } from '../cli/config.ts';
 import { startMooring } from '../cli/mooring.ts';
 import { silentLogger } from '../functions/ports/index.ts';
+import { cpuSeconds } from './children.ts';
 import { benchPasswordHashes, readBenchHashes } from './hashes.ts';
 import { mqttConnect } from './loadgen/wire.ts';
 import { credentialsFor } from './protocol.ts';
@@ -96,12 +97,11 @@ async function server(): Promise<void> {
   const heapProbe = process.argv.includes('--heap');
   let heapPerConnection = 0;
   let clientCpu = 0;
-  const cpuOfPid = (q: number): number => { const f = readFileSync(`/proc/${q}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10_000; };
   const run = async (): Promise<void> => {
     const w0 = performance.now();
-    const k0 = cpuOfPid(child.pid!);
+    const k0 = cpuSeconds(child.pid!);
     await ask('pass');
-    clientCpu += cpuOfPid(child.pid!) - k0;
+    clientCpu += (cpuSeconds(child.pid!) - k0) * 1e6;
     passWall += performance.now() - w0;
     if (hold && heapProbe && global.gc) {
       // --heap (with node --expose-gc): the JS heap an open connection holds.

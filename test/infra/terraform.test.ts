@@ -16,7 +16,7 @@ import { VARIABLES } from '../../cli/config.ts';
 import { parseManifests, type Manifest } from '../../connectors/knative/triggers.ts';
 import { startOwnKafka, type OwnKafka } from '../helpers/kafka.ts';
 import { ensureKube, kubectl, testKubeConfig, uniqueNamespace } from '../helpers/kube.ts';
-import { copyRoot, moduleSource, ROOT, TERRAFORM_DIR, terraformDirs, tofu, tofuOk } from '../helpers/tofu.ts';
+import { copyRoot, moduleSource, ROOT, TERRAFORM_DIR, terraformDirs, tofu, tofuDestroyOk, tofuOk } from '../helpers/tofu.ts';
 
 /** Every document of knative/*.yaml and deploy/*.yaml (not templates/) by apiVersion/kind/name. */
 async function fileDocuments(): Promise<Map<string, Manifest>> {
@@ -175,7 +175,7 @@ test('the local example applies to a real kube-apiserver and Kafka, and destroy 
       console.log(`kafka topics: ${JSON.stringify(got)}`);
       assert.equal(got, [[topics[0], 4, '86400000'], [topics[1], 1, '1209600000']]);
 
-      await tofuOk(root, ['destroy', '-auto-approve', '-input=false'], 900_000);
+      await tofuDestroyOk(root, 900_000);
       const left = (await kubectl(kubeconfig, ['get', '-n', namespace, '-f', list, '--ignore-not-found', '-o', 'name'])).trim();
       assert.is(left, '', `left after destroy:\n${left}`);
       // Topic deletion completes in the background: bounded wait.

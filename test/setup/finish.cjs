@@ -16,7 +16,8 @@ process.stdout.write = function (chunk, ...rest) {
     const count = (name) => Number((summary.match(new RegExp(`${name}:\\s*(\\d+)`)) || [])[1] || 0);
     const unaccounted = count('Total') - count('Passed') - count('Skipped');
     if (unaccounted > 0) {
-      process.stderr.write(`test runner: ${unaccounted} test(s) neither passed nor were skipped (a suite's before hook threw?)\n`);
+      // After uvu's own line is out, on a line of its own (the log interleaves stdout and stderr).
+      setImmediate(() => process.stderr.write(`\ntest runner: ${unaccounted} test(s) did not pass (failed, or a suite's before hook threw)\n`));
       // uvu sets process.exitCode after this summary; the exit listener has the last word.
       process.on('exit', () => { process.exitCode = 1; });
     }
