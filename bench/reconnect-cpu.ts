@@ -95,6 +95,7 @@ async function server(): Promise<void> {
   };
   let passWall = 0;
   const heapProbe = process.argv.includes('--heap');
+  if (heapProbe && !global.gc) throw new Error('--heap needs node --expose-gc (node --expose-gc --import tsx bench/reconnect-cpu.ts …)');
   let heapPerConnection = 0;
   let clientCpu = 0;
   const run = async (): Promise<void> => {
@@ -103,14 +104,15 @@ async function server(): Promise<void> {
     await ask('pass');
     clientCpu += (cpuSeconds(child.pid!) - k0) * 1e6;
     passWall += performance.now() - w0;
-    if (hold && heapProbe && global.gc) {
-      // --heap (with node --expose-gc): the JS heap an open connection holds.
-      global.gc();
+    if (hold && heapProbe) {
+      // --heap: the JS heap an open connection holds (the CPU figures then include the closes
+      // and the collections).
+      global.gc!();
       const held = process.memoryUsage().heapUsed;
       if (process.env.PROBE_SNAPSHOT) writeHeapSnapshot(process.env.PROBE_SNAPSHOT);
       await ask('close');
       await new Promise((r) => setTimeout(r, 1000));
-      global.gc();
+      global.gc!();
       if (process.env.PROBE_SNAPSHOT) writeHeapSnapshot(`${process.env.PROBE_SNAPSHOT}.closed`);
       heapPerConnection = (held - process.memoryUsage().heapUsed) / devices;
       return;

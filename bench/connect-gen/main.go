@@ -4,16 +4,16 @@
 // broker; this program opens the same MQTT 3.1.1 connections (CONNECT with client id, username
 // and password; CONNACK return code checked) for a fraction of that CPU.
 //
-// Usage: connect-gen -port P -n N -c C -client 'dev{i}' [-user 'dev{i}@bench' -pass 'pw-{i}'] -timeout 30s
+// Usage: connect-gen -port P -n N -c C -client 'dev{i}' [-user 'dev{i}@bench' -pass 'pw-{i}'] -timeout 30s -limit 90s
 // Stdin, a command a line: `pass` connects devices 0..N-1, C at a time, and keeps every connection
 // open; `close` closes them all; `exit` ends. Stdout, one JSON line per command:
-// {"event":"pass","connected":K,"failed":F,"seconds":S,"firstError":"…"} / {"event":"closed"}.
+// {"event":"pass","connected":K,"failed":F,"untried":U,"seconds":S,"firstError":"…"} / {"event":"closed"};
+// a pass stops starting connects after -limit (those left are "untried").
 package main
 
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -98,6 +98,7 @@ func main() {
 	user := flag.String("user", "", "username pattern")
 	pass := flag.String("pass", "", "password pattern")
 	timeout := flag.Duration("timeout", 30*time.Second, "per connect")
+	limit := flag.Duration("limit", 90*time.Second, "per pass: no connect starts after it")
 	flag.Parse()
 	addr := fmt.Sprintf("127.0.0.1:%d", *port)
 	packets := make([][]byte, *n)
@@ -118,19 +119,24 @@ func main() {
 		switch strings.TrimSpace(in.Text()) {
 		case "pass":
 			conns := make([]net.Conn, *n)
-			var next, failed atomic.Int64
+			var next, failed, tried atomic.Int64
 			var firstErr atomic.Value
 			var wg sync.WaitGroup
 			t0 := time.Now()
+			deadline := t0.Add(*limit)
 			for w := 0; w < *c; w++ {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for {
+						if time.Now().After(deadline) {
+							return
+						}
 						i := int(next.Add(1) - 1)
 						if i >= *n {
 							return
 						}
+						tried.Add(1)
 						conn, err := connectOne(addr, packets[i], *timeout)
 						if err != nil {
 							failed.Add(1)
@@ -150,7 +156,7 @@ func main() {
 					connected++
 				}
 			}
-			msg := map[string]any{"event": "pass", "connected": connected, "failed": failed.Load(), "seconds": seconds}
+			msg := map[string]any{"event": "pass", "connected": connected, "failed": failed.Load(), "untried": int64(*n) - tried.Load(), "seconds": seconds}
 			if e, ok := firstErr.Load().(string); ok {
 				msg["firstError"] = e
 			}
@@ -164,7 +170,7 @@ func main() {
 		case "exit":
 			return
 		default:
-			_ = out.Encode(map[string]any{"event": "error", "message": errors.New("unknown command").Error()})
+			_ = out.Encode(map[string]any{"event": "error", "message": "unknown command"})
 		}
 	}
 }

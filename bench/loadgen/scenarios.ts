@@ -259,16 +259,6 @@ export async function ingestAtRate(job: RateJob, started: Started): Promise<Meas
   return m;
 }
 
-/**
- * K idle connections with password authentication: connects per second while opening them,
- * then `idle()` is awaited (the orchestrator reads the server's RSS) before they are closed.
- */
-/**
- * Connections: K identities connect (the first pass: each password checked for the first time),
- * stay idle while the orchestrator reads memory, disconnect, and connect again (the reconnect
- * pass: what a fleet reconnecting after a network blip or a server restart costs). Each pass has
- * the job's time limit.
- */
 /** One way of opening the scenario's connections: node sockets, or bench/connect-gen. */
 interface Connector {
   /** Connects identities 0..K-1 (concurrency at once), keeps them open; the pass's rate and failures. */
@@ -315,14 +305,17 @@ function goConnector(job: ConnectionsJob, binary: string): Connector {
   const child = spawn(binary, [
     '-port', String(job.port), '-n', String(job.connections), '-c', String(Math.min(job.concurrency, job.connections)),
     '-client', c.clientId, ...(c.username !== undefined ? ['-user', c.username] : []), ...(c.password !== undefined ? ['-pass', c.password] : []),
-    '-timeout', `${CONNECT_TIMEOUT_MS}ms`,
+    '-timeout', `${CONNECT_TIMEOUT_MS}ms`, '-limit', `${job.timeLimitMs}ms`,
   ], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });
-  const waiting: Array<(m: Record<string, unknown>) => void> = [];
-  lines.on('line', (line) => { waiting.shift()?.(JSON.parse(line) as Record<string, unknown>); });
+  type Waiter = { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void; command: string };
+  const waiting: Waiter[] = [];
+  lines.on('line', (line) => { waiting.shift()?.resolve(JSON.parse(line) as Record<string, unknown>); });
+  child.once('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`connect-gen exited (${code}) during ${w.command}`));
+  });
   const ask = (command: string): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`connect-gen exited (${code}) during ${command}`)));
-    waiting.push(resolve);
+    waiting.push({ resolve, reject, command });
     child.stdin!.write(`${command}\n`);
   });
   return {
@@ -330,10 +323,11 @@ function goConnector(job: ConnectionsJob, binary: string): Connector {
       const m = await ask('pass');
       const connected = Number(m.connected);
       const failed = Number(m.failed);
-      return {
-        connected, rate: connected / Number(m.seconds),
-        ...(failed > 0 ? { problem: `${label}: ${failed} connects failed (first: ${String(m.firstError)})` } : {}),
-      };
+      const untried = Number(m.untried);
+      const problems: string[] = [];
+      if (failed > 0) problems.push(`${label}: ${failed} connects failed (first: ${String(m.firstError)})`);
+      if (untried > 0) problems.push(`${label}: ${untried} not tried within the time limit`);
+      return { connected, rate: connected / Number(m.seconds), ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
     },
     async closeAll() { await ask('close'); },
     stop() { child.kill(); },
@@ -341,9 +335,12 @@ function goConnector(job: ConnectionsJob, binary: string): Connector {
 }
 
 /**
- * K connections, `concurrency` connecting at once, kept open (the first pass); then all closed at
- * once and, after a second, connected again (the reconnect pass, between `started` and
- * `reconnected`, so that the orchestrator can read the server's CPU time spent on it).
+ * Connections: K identities connect, `concurrency` at once, and stay open (the first pass: each
+ * password checked for the first time) while `idle()` is awaited (the orchestrator reads the
+ * server's RSS); then all are closed at once and, after a second, connect again (the reconnect
+ * pass: what a fleet reconnecting after a network blip costs), between `started` and
+ * `reconnected` so that the orchestrator reads the server's CPU time spent on it. Each pass has
+ * the job's time limit.
  */
 export async function connections(
   job: ConnectionsJob, idle: (connected: number) => Promise<void>, started: Started, reconnected: (connected: number) => void,
