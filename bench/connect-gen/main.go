@@ -2,7 +2,8 @@
 // node load generator holding 10,000 connections and opening 100 at a time spent its whole core
 // (~90-150 µs of CPU per connect, varying run to run) and so measured itself rather than the
 // broker; this program opens the same MQTT 3.1.1 connections (CONNECT with client id, username
-// and password; CONNACK return code checked) for a fraction of that CPU.
+// and password; CONNACK return code checked) for about 80 µs each, 17 µs of it in user space
+// and the rest the kernel's TCP work, which any client pays.
 //
 // Usage: connect-gen -port P -n N -c C -client 'dev{i}' [-user 'dev{i}@bench' -pass 'pw-{i}'] -timeout 30s -limit 90s
 // Stdin, a command a line: `pass` connects devices 0..N-1, C at a time, and keeps every connection
